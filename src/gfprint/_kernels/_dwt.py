@@ -1,0 +1,336 @@
+"""2-D discrete wavelet transform, ``mode='symmetric'``, matching PyWavelets.
+
+``dwt2_sym`` / ``idwt2_sym`` / ``wavedec2_sym`` / ``waverec2_sym`` reproduce
+``pywt.dwt2`` / ``pywt.idwt2`` / ``pywt.wavedec2`` / ``pywt.waverec2`` with
+``mode='symmetric'`` and the default ``axes=(-2, -1)`` on 2-D float32 arrays, to
+float32 rounding. The filters are passed in by the caller (``w.dec_lo``,
+``w.dec_hi``, ``w.rec_lo``, ``w.rec_hi`` of a ``pywt.Wavelet``), as float32 arrays of
+one common even length ``F``; this module does not import pywt.
+
+Conventions (PyWavelets' C code):
+
+* Forward, per axis: ``N -> (N + F - 1) // 2`` coefficients,
+  ``out[o] = sum_j f[j] * x[s(2*o + 1 - j)]``, where ``s`` is the half-sample
+  symmetric extension ``x[-1] = x[0], x[-2] = x[1], ..., x[N] = x[N-1]``,
+  repeated with period ``2*N`` for signals shorter than the filter.
+* Inverse, per axis: ``N -> 2*N - F + 2`` samples, the "valid" part of the
+  upsampled convolution; it needs no extension, and ``N >= F // 2``.
+* Bands: ``cH`` is high-pass along axis 0 and low-pass along axis 1, ``cV`` the
+  reverse, ``cD`` high-pass along both.
+
+Layout: both kernels are fused per output row. The forward kernel filters the input
+along axis 0 over whole rows (two taps at a time, contiguous and vectorised), then
+splits the two filtered rows into even/odd phases with the symmetric extension
+applied once (an index map computed per call), so the axis-1 filtering is again a
+contiguous multiply-add over whole rows. The inverse does the same in reverse
+order: combine the coefficient rows along axis 0, then the two output phases along
+axis 1, then interleave. All arithmetic is float32.
+"""
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True, nogil=True)
+def _reflect(t, n):
+    """Index into a length-``n`` signal of sample ``t`` of its symmetric extension."""
+    p = 2 * n
+    t = t % p  # Python semantics (also in numba): 0 <= t < p
+    if t >= n:
+        t = p - 1 - t
+    return t
+
+
+@njit(cache=True, nogil=True)
+def _dwt2_kernel(x, dec_lo, dec_hi):
+    """One level of the 2-D DWT of ``x`` (float32, 2-D), symmetric extension.
+
+    Returns ``(cA, cH, cV, cD)``, each ``((H + F - 1) // 2, (W + F - 1) // 2)``.
+    ``F = dec_lo.shape[0]`` must be even and equal ``dec_hi.shape[0]``.
+    """
+    h, w = x.shape
+    nf = dec_lo.shape[0]
+    half = nf // 2
+    ho = (h + nf - 1) // 2
+    wo = (w + nf - 1) // 2
+    ca = np.empty((ho, wo), dtype=np.float32)
+    ch = np.empty((ho, wo), dtype=np.float32)
+    cv = np.empty((ho, wo), dtype=np.float32)
+    cd = np.empty((ho, wo), dtype=np.float32)
+
+    # Axis-0 filtered rows (low / high), then their even / odd phases, extended.
+    tl = np.empty(w, dtype=np.float32)
+    th = np.empty(w, dtype=np.float32)
+    ne = wo + half - 1
+    el = np.empty(ne, dtype=np.float32)
+    ol = np.empty(ne, dtype=np.float32)
+    eh = np.empty(ne, dtype=np.float32)
+    oh = np.empty(ne, dtype=np.float32)
+    # Extended sample 2*k (resp. 2*k + 1) of a row is sample 2*k + 2 - F (resp.
+    # 2*k + 3 - F) of the original, reflected.
+    idx_e = np.empty(ne, dtype=np.intp)
+    idx_o = np.empty(ne, dtype=np.intp)
+    for k in range(ne):
+        idx_e[k] = _reflect(2 * k + 2 - nf, w)
+        idx_o[k] = _reflect(2 * k + 3 - nf, w)
+    # Along axis 1: out[t] = sum_p f[F-1-2p] * E[t+p] + f[F-2-2p] * O[t+p].
+    lo_e = np.empty(half, dtype=np.float32)
+    lo_o = np.empty(half, dtype=np.float32)
+    hi_e = np.empty(half, dtype=np.float32)
+    hi_o = np.empty(half, dtype=np.float32)
+    for p in range(half):
+        lo_e[p] = dec_lo[nf - 1 - 2 * p]
+        lo_o[p] = dec_lo[nf - 2 - 2 * p]
+        hi_e[p] = dec_hi[nf - 1 - 2 * p]
+        hi_o[p] = dec_hi[nf - 2 - 2 * p]
+
+    for o in range(ho):
+        # ---- axis 0: tl/th[c] = sum_j f[j] * x[s(2o + 1 - j), c], two taps a time.
+        ra = _reflect(2 * o + 1, h)
+        rb = _reflect(2 * o, h)
+        a0 = dec_lo[0]
+        a1 = dec_lo[1]
+        b0 = dec_hi[0]
+        b1 = dec_hi[1]
+        for c in range(w):
+            va = x[ra, c]
+            vb = x[rb, c]
+            tl[c] = a0 * va + a1 * vb
+            th[c] = b0 * va + b1 * vb
+        for p in range(1, half):
+            j = 2 * p
+            ra = _reflect(2 * o + 1 - j, h)
+            rb = _reflect(2 * o - j, h)
+            a0 = dec_lo[j]
+            a1 = dec_lo[j + 1]
+            b0 = dec_hi[j]
+            b1 = dec_hi[j + 1]
+            for c in range(w):
+                va = x[ra, c]
+                vb = x[rb, c]
+                tl[c] += a0 * va + a1 * vb
+                th[c] += b0 * va + b1 * vb
+
+        # ---- split into extended even / odd phases.
+        for k in range(ne):
+            ie = idx_e[k]
+            io = idx_o[k]
+            el[k] = tl[ie]
+            ol[k] = tl[io]
+            eh[k] = th[ie]
+            oh[k] = th[io]
+
+        # ---- axis 1, one band at a time (few arrays per loop: vectorises).
+        _phase_filter(el, ol, lo_e, lo_o, ca, o, wo)
+        _phase_filter(el, ol, hi_e, hi_o, cv, o, wo)
+        _phase_filter(eh, oh, lo_e, lo_o, ch, o, wo)
+        _phase_filter(eh, oh, hi_e, hi_o, cd, o, wo)
+    return ca, ch, cv, cd
+
+
+@njit(cache=True, nogil=True)
+def _phase_filter(ev, od, fe, fo, out, row, n):
+    """``out[row, t] = sum_p fe[p] * ev[t + p] + fo[p] * od[t + p]`` for ``t < n``."""
+    c0 = fe[0]
+    c1 = fo[0]
+    for t in range(n):
+        out[row, t] = c0 * ev[t] + c1 * od[t]
+    for p in range(1, fe.shape[0]):
+        c0 = fe[p]
+        c1 = fo[p]
+        for t in range(n):
+            out[row, t] += c0 * ev[t + p] + c1 * od[t + p]
+
+
+@njit(cache=True, nogil=True)
+def _idwt2_kernel(ca, ch, cv, cd, rec_lo, rec_hi):
+    """One level of the 2-D inverse DWT, symmetric mode ("valid" reconstruction).
+
+    ``ch``, ``cv``, ``cd`` share the shape ``(R, C)``; ``ca`` may be larger (only
+    its first ``R`` rows and ``C`` columns are read, which is how ``waverec2``
+    crops the approximation). Requires ``R, C >= F // 2`` and even ``F``. Returns
+    the ``(2R - F + 2, 2C - F + 2)`` float32 reconstruction.
+    """
+    nr, nc = ch.shape
+    nf = rec_lo.shape[0]
+    half = nf // 2
+    hr = 2 * nr - nf + 2
+    wr = 2 * nc - nf + 2
+    m = wr // 2
+    out = np.empty((hr, wr), dtype=np.float32)
+    rl = np.empty(nc, dtype=np.float32)  # axis-0 reconstruction of (cA, cH)
+    rh = np.empty(nc, dtype=np.float32)  # axis-0 reconstruction of (cV, cD)
+    ev = np.empty(m, dtype=np.float32)
+    od = np.empty(m, dtype=np.float32)
+
+    for n in range(hr):
+        q = n // 2
+        s = n - 2 * q
+        # ---- axis 0: row n = sum_i g[s+2i] * A[q+half-1-i] + h[s+2i] * D[q+half-1-i].
+        r = q + half - 1
+        g = rec_lo[s]
+        k = rec_hi[s]
+        for c in range(nc):
+            rl[c] = g * ca[r, c] + k * ch[r, c]
+        for c in range(nc):
+            rh[c] = g * cv[r, c] + k * cd[r, c]
+        for i in range(1, half):
+            r = q + half - 1 - i
+            g = rec_lo[s + 2 * i]
+            k = rec_hi[s + 2 * i]
+            for c in range(nc):
+                rl[c] += g * ca[r, c] + k * ch[r, c]
+            for c in range(nc):
+                rh[c] += g * cv[r, c] + k * cd[r, c]
+
+        # ---- axis 1: even and odd output phases, then interleave.
+        off = half - 1
+        g0 = rec_lo[0]
+        k0 = rec_hi[0]
+        g1 = rec_lo[1]
+        k1 = rec_hi[1]
+        # Shifted views instead of ``rl[t + off]``: numba's negative-index wraparound
+        # on a possibly-negative sum would turn the loads into gathers.
+        sa = rl[off:]
+        sd = rh[off:]
+        for t in range(m):
+            a = sa[t]
+            d = sd[t]
+            ev[t] = g0 * a + k0 * d
+            od[t] = g1 * a + k1 * d
+        for i in range(1, half):
+            off = half - 1 - i
+            g0 = rec_lo[2 * i]
+            k0 = rec_hi[2 * i]
+            g1 = rec_lo[2 * i + 1]
+            k1 = rec_hi[2 * i + 1]
+            sa = rl[off:]
+            sd = rh[off:]
+            for t in range(m):
+                a = sa[t]
+                d = sd[t]
+                ev[t] += g0 * a + k0 * d
+                od[t] += g1 * a + k1 * d
+        for t in range(m):
+            out[n, 2 * t] = ev[t]
+            out[n, 2 * t + 1] = od[t]
+    return out
+
+
+# --------------------------------------------------------------------------------------
+# Thin wrappers (plain Python): shapes, contiguity, level loop.
+
+
+def _filters(lo, hi):
+    lo = np.ascontiguousarray(lo, dtype=np.float32)
+    hi = np.ascontiguousarray(hi, dtype=np.float32)
+    if lo.ndim != 1 or lo.shape != hi.shape or lo.shape[0] < 2 or lo.shape[0] % 2:
+        raise ValueError("filters must be 1-D, of one common even length >= 2")
+    return lo, hi
+
+
+def _image(x):
+    x = np.asarray(x)
+    if x.ndim != 2 or x.dtype != np.float32:
+        raise TypeError(f"expected a 2-D float32 array, got {x.dtype} {x.shape}")
+    if x.shape[0] < 1 or x.shape[1] < 1:
+        raise ValueError("empty input")
+    return np.ascontiguousarray(x)
+
+
+def _max_level(n, filter_len):
+    """``pywt.dwt_max_level(n, filter_len)``: largest L with (F - 1) * 2**L <= n."""
+    if filter_len <= 1 or n < filter_len - 1:
+        return 0
+    level = 0
+    while (filter_len - 1) << (level + 1) <= n:
+        level += 1
+    return level
+
+
+def dwt2_sym(x, dec_lo, dec_hi):
+    """One-level 2-D DWT, equal to ``pywt.dwt2(x, w, mode='symmetric')``.
+
+    Parameters
+    ----------
+    x : ndarray of float32, shape (H, W)
+    dec_lo, dec_hi : array_like
+        Decomposition filters ``w.dec_lo``, ``w.dec_hi`` (converted to float32).
+
+    Returns
+    -------
+    cA, cH, cV, cD : ndarray of float32, shape ((H + F - 1) // 2, (W + F - 1) // 2)
+    """
+    lo, hi = _filters(dec_lo, dec_hi)
+    return _dwt2_kernel(_image(x), lo, hi)
+
+
+def idwt2_sym(cA, cH, cV, cD, rec_lo, rec_hi):
+    """One-level 2-D inverse DWT, equal to ``pywt.idwt2((cA, (cH, cV, cD)), w, 'symmetric')``.
+
+    All four bands must be float32 of one shape ``(R, C)`` with ``R, C >= F // 2``.
+    Returns float32 of shape ``(2R - F + 2, 2C - F + 2)``.
+    """
+    lo, hi = _filters(rec_lo, rec_hi)
+    bands = [_image(b) for b in (cA, cH, cV, cD)]
+    if any(b.shape != bands[0].shape for b in bands):
+        raise ValueError("all four bands must have the same shape")
+    _check_inverse_size(bands[1].shape, lo.shape[0])
+    return _idwt2_kernel(bands[0], bands[1], bands[2], bands[3], lo, hi)
+
+
+def _check_inverse_size(shape, filter_len):
+    if min(shape) < filter_len // 2:
+        raise ValueError(
+            "Invalid coefficient arrays length for specified wavelet: each side must be "
+            f">= filter_len // 2 = {filter_len // 2}, got {shape}"
+        )
+
+
+def wavedec2_sym(x, dec_lo, dec_hi, level=None):
+    """Multilevel 2-D DWT, equal to ``pywt.wavedec2(x, w, mode='symmetric', level=level)``.
+
+    Returns ``[cAn, (cHn, cVn, cDn), ..., (cH1, cV1, cD1)]`` (float32). ``level=None``
+    uses ``pywt.dwt_max_level(min(x.shape), F)``; larger levels are computed
+    without pywt's boundary-effect warning.
+    """
+    lo, hi = _filters(dec_lo, dec_hi)
+    a = _image(x)
+    if level is None:
+        level = _max_level(min(a.shape), lo.shape[0])
+    level = int(level)
+    if level < 0:
+        raise ValueError(f"Level value of {level} is too low . Minimum level is 0.")
+    details = []
+    for _ in range(level):
+        a, h, v, d = _dwt2_kernel(a, lo, hi)
+        details.append((h, v, d))
+    details.reverse()
+    return [a, *details]
+
+
+def waverec2_sym(coeffs, rec_lo, rec_hi):
+    """Multilevel 2-D inverse DWT, equal to ``pywt.waverec2(coeffs, w, mode='symmetric')``.
+
+    ``coeffs`` is ``[cAn, (cHn, cVn, cDn), ..., (cH1, cV1, cD1)]`` of float32 arrays.
+    As in pywt, an approximation one row (column) larger than the next details loses
+    its last row (column) before each level is reconstructed.
+    """
+    if not isinstance(coeffs, (list, tuple)) or len(coeffs) < 1:
+        raise ValueError("Expected a non-empty sequence of coefficient arrays.")
+    lo, hi = _filters(rec_lo, rec_hi)
+    a = _image(coeffs[0])
+    if len(coeffs) == 1:
+        return a
+    for d in coeffs[1:]:
+        if not isinstance(d, (list, tuple)) or len(d) != 3:
+            raise ValueError("detail coefficients must be 3-tuples (cH, cV, cD)")
+        h, v, dd = (_image(b) for b in d)
+        if h.shape != v.shape or h.shape != dd.shape:
+            raise ValueError("All detail shapes must be the same length.")
+        for a_len, d_len in zip(a.shape, h.shape, strict=True):
+            if a_len != d_len and a_len != d_len + 1:
+                raise ValueError(f"approximation {a.shape} does not match details {h.shape}")
+        _check_inverse_size(h.shape, lo.shape[0])
+        a = _idwt2_kernel(a, h, v, dd, lo, hi)
+    return a

@@ -1,0 +1,104 @@
+"""Load a folder of images organised as ``root/<source>/<image>``."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+from sklearn.utils import Bunch
+
+from .._validation import _IMAGE_SUFFIXES, check_images
+
+__all__ = ["load_image_folder"]
+
+
+def load_image_folder(root, *, lazy=False, suffixes=_IMAGE_SUFFIXES):
+    """Load images from ``root/<source>/*`` with the folder name as label.
+
+    Parameters
+    ----------
+    root : str or os.PathLike
+        Folder whose sub-folders are the sources (cameras, GANs, ``real``, ...).
+    lazy : bool, default=False
+        Return file paths instead of pixel arrays; gfprint estimators read them in
+        batches, so datasets larger than memory work.
+    suffixes : tuple of str, default=(".png", ".jpg", ".jpeg", ...)
+        File name endings that count as images (case-insensitive); other files are
+        ignored.
+
+    Returns
+    -------
+    data : :class:`~sklearn.utils.Bunch`
+        ``images`` (uint8/uint16 ``(n, H, W[, C])``, only when ``lazy=False``) or
+        ``paths`` (list of str, only when ``lazy=True``), ``target`` (source name per
+        image), ``target_names`` (sorted sources) and ``filenames``.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``root`` does not exist.
+    ValueError
+        If there is no source folder, a source folder holds no image, or (when
+        loading) images differ in size.
+    gfprint.ImageReadError
+        If a file cannot be decoded; the message names it.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, numpy as np
+    >>> from PIL import Image
+    >>> from gfprint.datasets import load_image_folder
+    >>> root = pathlib.Path(tempfile.mkdtemp())
+    >>> for src in ("real", "gan"):
+    ...     (root / src).mkdir()
+    ...     Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(root / src / "a.png")
+    >>> data = load_image_folder(root)
+    >>> data.images.shape, data.target.tolist()
+    ((2, 8, 8, 3), ['gan', 'real'])
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise FileNotFoundError(f"image folder {os.fspath(root)!r} does not exist.")
+    sources = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if not sources:
+        raise ValueError(
+            f"{os.fspath(root)!r} has no source sub-folders; expected root/<source>/<image>."
+        )
+    wanted = tuple(s.lower() for s in suffixes)
+    paths, target = [], []
+    for src in sources:
+        files = sorted(p for p in src.iterdir() if p.is_file() and p.name.lower().endswith(wanted))
+        if not files:
+            raise ValueError(f"source folder {os.fspath(src)!r} contains no image files.")
+        paths += [os.fspath(p) for p in files]
+        target += [src.name] * len(files)
+    data = Bunch(
+        target=np.array(target),
+        target_names=np.array([s.name for s in sources]),
+        filenames=np.array(paths),
+    )
+    if lazy:
+        data.paths = paths
+    else:
+        data.images = _load_stack(paths)
+    return data
+
+
+def _load_stack(paths):
+    from .._validation import read_image
+
+    first = read_image(paths[0])
+    out = np.empty((len(paths),) + first.shape, first.dtype)
+    out[0] = first
+    for i, path in enumerate(paths[1:], start=1):
+        img = read_image(path)
+        if img.shape != first.shape or img.dtype != first.dtype:
+            raise ValueError(
+                f"image file {path!r} has shape {img.shape} ({img.dtype}), unlike the first "
+                f"image {paths[0]!r} with {first.shape} ({first.dtype}); load with lazy=True "
+                "or resize the images to one size."
+            )
+        out[i] = img
+    check_images(out)
+    return out

@@ -1,0 +1,5 @@
+"""Fingerprint-based classifiers."""
+
+from ._classifier import PRNUFingerprintClassifier
+
+__all__ = ["PRNUFingerprintClassifier"]

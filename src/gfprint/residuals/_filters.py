@@ -1,0 +1,324 @@
+"""Denoisers (image -> noise) and residual post-processing for one image plane.
+
+All functions take and return float32 planes on the 8-bit scale; they never modify
+their input. They are the building blocks of :class:`~gfprint.ResidualExtractor` and
+:func:`~gfprint.residuals.estimate_fingerprint`.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+import pywt
+import scipy.fft
+from scipy import ndimage
+
+from .._kernels._dwt import wavedec2_sym, waverec2_sym
+from .._kernels._stats import zero_mean_cfa
+from .._kernels._wiener import apply_hermitian_gain, hermitian_magnitude, wiener_shrink
+
+__all__ = [
+    "RGB_TO_GRAY",
+    "WIENER_WINDOWS",
+    "max_wavelet_levels",
+    "noise_gaussian",
+    "noise_median",
+    "noise_wavelet",
+    "noise_wavelet_gray",
+    "noise_wiener",
+    "rgb_to_gray",
+    "wiener_dft",
+    "zero_mean",
+]
+
+#: MATLAB ``rgb2gray`` weights, as used by the camera-PRNU reference code.
+RGB_TO_GRAY = np.array([0.29893602, 0.58704307, 0.11402090], dtype=np.float32)
+#: Local-variance window sizes of the Mihcak wavelet denoiser.
+WIENER_WINDOWS = np.array([3, 5, 7, 9], dtype=np.int64)
+
+
+def _plane(x, name="image") -> np.ndarray:
+    x = np.asarray(x)
+    if x.ndim != 2:
+        raise ValueError(f"{name} must be a 2-D plane, got shape {x.shape}.")
+    return x.astype(np.float32, copy=False)
+
+
+def max_wavelet_levels(shape, wavelet="db4") -> int:
+    """Deepest decomposition that PyWavelets allows without boundary-only coefficients.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        Height and width of the image.
+    wavelet : str, default="db4"
+        Wavelet name known to PyWavelets.
+
+    Returns
+    -------
+    levels : int
+        ``pywt.dwt_max_level(min(shape), filter_length)``.
+
+    Examples
+    --------
+    >>> from gfprint.residuals import max_wavelet_levels
+    >>> max_wavelet_levels((256, 256)), max_wavelet_levels((32, 32))
+    (5, 2)
+    """
+    return pywt.dwt_max_level(min(shape[:2]), pywt.Wavelet(wavelet).dec_len)
+
+
+def noise_wavelet(image, *, wavelet="db4", levels=4, sigma=5.0) -> np.ndarray:
+    """Noise removed by the Mihcak wavelet denoiser (the camera-PRNU filter).
+
+    Parameters
+    ----------
+    image : ndarray of shape (H, W)
+        One image plane on the 8-bit scale.
+    wavelet : str, default="db4"
+        Wavelet of the decomposition.
+    levels : int, default=4
+        Decomposition depth; at most :func:`max_wavelet_levels`.
+    sigma : float, default=5.0
+        Standard deviation of the noise to remove, in 8-bit grey levels.
+
+    Returns
+    -------
+    noise : ndarray of float32, shape (H, W)
+
+    Notes
+    -----
+    A ``levels``-deep DWT (PyWavelets' ``'symmetric'`` mode, computed by gfprint's
+    Numba kernels, which equal ``pywt.wavedec2``/``waverec2`` to float32 rounding);
+    the approximation band is set to zero and every detail coefficient ``x`` is
+    replaced by the noise part of its local Wiener estimate,
+    ``x * sigma**2 / (v + sigma**2)``, where ``v`` is the smallest over square
+    windows 3, 5, 7, 9 of ``max(mean(x**2) - sigma**2, 0)``; the inverse DWT of those
+    bands is the noise [1]_, [2]_.
+
+    References
+    ----------
+    .. [1] M. K. Mihcak, I. Kozintsev, K. Ramchandran, "Spatially adaptive statistical
+       modeling of wavelet image coefficients and its application to denoising",
+       ICASSP 1999. :doi:`10.1109/ICASSP.1999.757535`
+    .. [2] J. Lukas, J. Fridrich, M. Goljan, "Digital camera identification from sensor
+       pattern noise", IEEE TIFS 1(2), 2006. :doi:`10.1109/TIFS.2006.873602`
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gfprint.residuals import noise_wavelet
+    >>> rng = np.random.default_rng(0)
+    >>> noise = noise_wavelet(rng.uniform(0, 255, (128, 128)))
+    >>> noise.shape, noise.dtype
+    ((128, 128), dtype('float32'))
+    """
+    x = _plane(image)
+    bands = _shrunk_bands(x, wavelet, levels, sigma)
+    return _crop(waverec2_sym(bands, *_filters(wavelet)[2:]), x.shape)
+
+
+def noise_wavelet_gray(image, *, wavelet="db4", levels=4, sigma=5.0) -> np.ndarray:
+    """Grey combination of the three channels' :func:`noise_wavelet`, computed fast.
+
+    Equals ``rgb_to_gray`` of the per-channel noises: the inverse DWT is linear, so the
+    channels' shrunk bands are combined with the rgb2gray weights first and inverted
+    once.
+
+    Parameters
+    ----------
+    image : ndarray of shape (H, W, 3)
+        RGB image on the 8-bit scale.
+    wavelet, levels, sigma
+        As in :func:`noise_wavelet`.
+
+    Returns
+    -------
+    noise : ndarray of float32, shape (H, W)
+    """
+    x = np.asarray(image, dtype=np.float32)
+    if x.ndim != 3 or x.shape[2] != 3:
+        raise ValueError(f"expected an (H, W, 3) image, got shape {x.shape}.")
+    combined = None
+    for c in range(3):
+        bands = _shrunk_bands(np.ascontiguousarray(x[:, :, c]), wavelet, levels, sigma)
+        weight = RGB_TO_GRAY[c]
+        if combined is None:
+            combined = [bands[0]] + [tuple(b * weight for b in lev) for lev in bands[1:]]
+        else:
+            for lev, new in zip(combined[1:], bands[1:]):
+                for acc, b in zip(lev, new):
+                    acc += b * weight
+    return _crop(waverec2_sym(combined, *_filters(wavelet)[2:]), x.shape[:2])
+
+
+def _shrunk_bands(x, wavelet, levels, sigma):
+    """Wavelet coefficients of ``x`` with the approximation zeroed, details shrunk."""
+    deepest = max_wavelet_levels(x.shape, wavelet)
+    if levels > deepest:
+        raise ValueError(
+            f"an image of {x.shape[0]}x{x.shape[1]} pixels allows at most {deepest} "
+            f"{wavelet} wavelet levels, but levels={levels}; use levels<={deepest} or "
+            "larger images."
+        )
+    coeffs = wavedec2_sym(x, *_filters(wavelet)[:2], levels)
+    noise_var = float(sigma) ** 2
+    shrunk = [np.zeros_like(coeffs[0])]
+    for bands in coeffs[1:]:
+        shrunk.append(
+            tuple(
+                wiener_shrink(b, noise_var, WIENER_WINDOWS, np.empty_like(b), False) for b in bands
+            )
+        )
+    return shrunk
+
+
+@lru_cache(maxsize=32)
+def _filters(wavelet):
+    """(dec_lo, dec_hi, rec_lo, rec_hi) of a PyWavelets wavelet as float32 arrays."""
+    w = pywt.Wavelet(wavelet)
+    return tuple(np.asarray(f, dtype=np.float32) for f in (w.dec_lo, w.dec_hi, w.rec_lo, w.rec_hi))
+
+
+def _crop(rec, shape):
+    return np.ascontiguousarray(rec[: shape[0], : shape[1]], dtype=np.float32)
+
+
+def noise_wiener(image, *, window=3, sigma=5.0) -> np.ndarray:
+    """Noise removed by a spatial adaptive Wiener filter (``scipy.signal.wiener`` rule).
+
+    With local mean ``m`` and variance ``v`` over a ``window x window`` square
+    (reflected borders), the denoised value is ``m + max(v - sigma**2, 0) / v * (x - m)``
+    and the noise is ``x`` minus that.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gfprint.residuals import noise_wiener
+    >>> noise_wiener(np.full((8, 8), 100.0)).max()
+    np.float32(0.0)
+    """
+    x = _plane(image).astype(np.float64)
+    mean = ndimage.uniform_filter(x, window, mode="reflect")
+    var = ndimage.uniform_filter(x * x, window, mode="reflect") - mean * mean
+    noise_var = float(sigma) ** 2
+    keep = np.where(var > noise_var, noise_var / np.maximum(var, noise_var), 1.0)
+    return ((x - mean) * keep).astype(np.float32)
+
+
+def noise_gaussian(image, *, blur_sigma=1.0) -> np.ndarray:
+    """Noise removed by a Gaussian low-pass of std ``blur_sigma`` pixels (high-pass residual).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gfprint.residuals import noise_gaussian
+    >>> float(abs(noise_gaussian(np.full((8, 8), 7.0))).max()) < 1e-5
+    True
+    """
+    x = _plane(image)
+    return x - ndimage.gaussian_filter(x, blur_sigma, mode="reflect")
+
+
+def noise_median(image, *, window=3) -> np.ndarray:
+    """Noise removed by a ``window x window`` median filter.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gfprint.residuals import noise_median
+    >>> x = np.zeros((5, 5)); x[2, 2] = 9
+    >>> float(noise_median(x)[2, 2])
+    9.0
+    """
+    x = _plane(image)
+    return x - ndimage.median_filter(x, size=window, mode="reflect")
+
+
+def rgb_to_gray(noise) -> np.ndarray:
+    """Combine an ``(H, W, 3)`` plane stack to one plane with MATLAB's rgb2gray weights.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gfprint.residuals import rgb_to_gray
+    >>> round(float(rgb_to_gray(np.ones((2, 2, 3)))[0, 0]), 6)
+    1.0
+    """
+    x = np.asarray(noise, dtype=np.float32)
+    if x.ndim != 3 or x.shape[-1] != 3:
+        raise ValueError(f"expected an (H, W, 3) array, got shape {x.shape}.")
+    return x @ RGB_TO_GRAY
+
+
+def zero_mean(residual) -> np.ndarray:
+    """Remove the mean, row means and column means of each 2x2 CFA sub-grid.
+
+    Suppresses the periodic artefacts that colour interpolation and row/column
+    readout leave in a residual (Lukas, Fridrich & Goljan, 2006).
+
+    Parameters
+    ----------
+    residual : ndarray of shape (H, W)
+
+    Returns
+    -------
+    out : ndarray of float32, shape (H, W)
+        A new array; every sub-grid ``out[i::2, j::2]`` has zero mean, zero row means
+        and zero column means.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gfprint.residuals import zero_mean
+    >>> out = zero_mean(np.arange(16.0).reshape(4, 4))
+    >>> float(abs(out).max())
+    0.0
+    """
+    x = _plane(residual, "residual")
+    return zero_mean_cfa(x, np.empty_like(x))
+
+
+def wiener_dft(residual, sigma=None) -> np.ndarray:
+    """Wiener filtering of a residual in the DFT domain.
+
+    The magnitude of the unitary 2-D DFT is shrunk by the same local-variance Wiener
+    rule as the wavelet bands (windows 3, 5, 7, 9, zero padding), which suppresses
+    the peaks that non-unique periodic artefacts leave in the spectrum; phase is kept
+    and the real part of the inverse DFT returned.
+
+    Parameters
+    ----------
+    residual : ndarray of shape (H, W)
+    sigma : float, default=None
+        Noise standard deviation; ``None`` uses the sample standard deviation of
+        ``residual`` (``ddof=1``), as the reference implementation does.
+
+    Returns
+    -------
+    out : ndarray of float32, shape (H, W)
+
+    Notes
+    -----
+    Only the half spectrum is computed (``rfft2``): the real part of
+    ``ifft2(F * G)`` equals ``irfft2`` of ``F`` times the Hermitian-symmetric part
+    ``(G[k] + G[-k]) / 2`` of the gain, exactly.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gfprint.residuals import wiener_dft
+    >>> rng = np.random.default_rng(0)
+    >>> wiener_dft(rng.normal(size=(64, 64))).dtype
+    dtype('float32')
+    """
+    x = _plane(residual, "residual")
+    h, w = x.shape
+    if sigma is None:
+        sigma = float(x.std(ddof=1, dtype=np.float64)) if x.size > 1 else 0.0
+    fh = scipy.fft.rfft2(x)
+    mag = hermitian_magnitude(fh, w, np.float32(1.0 / np.sqrt(h * w)), np.empty((h, w), np.float32))
+    gain = wiener_shrink(mag, float(sigma) ** 2, WIENER_WINDOWS, np.empty_like(mag), True)
+    filtered = apply_hermitian_gain(fh, gain, np.empty_like(fh))
+    return scipy.fft.irfft2(filtered, s=(h, w)).astype(np.float32, copy=False)

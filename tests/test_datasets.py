@@ -1,0 +1,76 @@
+import numpy as np
+import pytest
+from PIL import Image
+
+from gfprint import ImageReadError
+from gfprint.datasets import load_image_folder, make_camera_images
+
+
+def test_make_camera_images_is_deterministic_and_follows_the_model():
+    a = make_camera_images(n_cameras=2, n_images=3, shape=(40, 50), random_state=3)
+    b = make_camera_images(n_cameras=2, n_images=3, shape=(40, 50), random_state=3)
+    np.testing.assert_array_equal(a.images, b.images)
+    assert a.images.shape == (6, 40, 50, 3) and a.images.dtype == np.uint8
+    assert list(a.target) == ["camera_0"] * 3 + ["camera_1"] * 3
+    assert a.fingerprints.shape == (2, 40, 50, 3)
+    assert abs(a.fingerprints.std() - 0.005) < 0.0005
+    grey = make_camera_images(n_cameras=1, n_images=2, shape=(16, 16), n_channels=1, random_state=0)
+    assert grey.images.shape == (2, 16, 16)
+
+
+def test_camera_images_have_varied_scenes():
+    data = make_camera_images(n_cameras=1, n_images=4, shape=(64, 64), random_state=0)
+    imgs = data.images.astype(float)
+    assert imgs.std(axis=(1, 2, 3)).min() > 10  # not flat
+    assert np.corrcoef(imgs.reshape(4, -1))[0, 1:].max() < 0.95  # scenes differ
+
+
+def test_make_camera_images_bad_args():
+    with pytest.raises(ValueError, match="n_channels"):
+        make_camera_images(n_channels=2)
+    with pytest.raises(ValueError, match="shape"):
+        make_camera_images(shape=(1, 8))
+
+
+def write_tree(root, sizes=None, rng=None):
+    rng = rng or np.random.default_rng(0)
+    for src in ("real", "stylegan"):
+        (root / src).mkdir()
+        for i in range(2):
+            shape = sizes.get((src, i), (16, 16)) if sizes else (16, 16)
+            Image.fromarray(rng.integers(0, 256, shape + (3,), dtype=np.uint8)).save(
+                root / src / f"{i}.png"
+            )
+    (root / "real" / "notes.txt").write_text("not an image")
+
+
+def test_load_image_folder(tmp_path):
+    write_tree(tmp_path)
+    data = load_image_folder(tmp_path)
+    assert data.images.shape == (4, 16, 16, 3)
+    assert list(data.target) == ["real", "real", "stylegan", "stylegan"]
+    assert list(data.target_names) == ["real", "stylegan"]
+    assert data.filenames[0].endswith("real/0.png")
+    np.testing.assert_array_equal(np.asarray(Image.open(data.filenames[2])), data.images[2])
+    lazy = load_image_folder(tmp_path, lazy=True)
+    assert "images" not in lazy and lazy.paths == list(data.filenames)
+
+
+def test_load_image_folder_errors(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        load_image_folder(tmp_path / "nope")
+    with pytest.raises(ValueError, match="no source sub-folders"):
+        load_image_folder(tmp_path)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match="empty"):
+        load_image_folder(tmp_path)
+
+
+def test_load_image_folder_corrupt_and_mixed(tmp_path):
+    write_tree(tmp_path, sizes={("stylegan", 1): (16, 20)})
+    with pytest.raises(ValueError, match="1.png"):
+        load_image_folder(tmp_path)
+    assert len(load_image_folder(tmp_path, lazy=True).paths) == 4
+    (tmp_path / "stylegan" / "1.png").write_bytes(b"\x89PNG broken")
+    with pytest.raises(ImageReadError, match="stylegan/1.png"):
+        load_image_folder(tmp_path)

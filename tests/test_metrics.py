@@ -1,0 +1,96 @@
+import numpy as np
+import pytest
+
+from gfprint.metrics import crosscorr_2d, ncc, normalize, pce
+
+
+def test_ncc_against_numpy(rng):
+    r = rng.normal(size=(7, 6, 5)).astype(np.float32)
+    f = rng.normal(size=(3, 6, 5)).astype(np.float32)
+    got = ncc(r, f, batch_size=3)
+    for i in range(7):
+        for j in range(3):
+            a = r[i].ravel() - r[i].mean()
+            b = f[j].ravel() - f[j].mean()
+            assert got[i, j] == pytest.approx(
+                a @ b / np.linalg.norm(a) / np.linalg.norm(b), abs=1e-6
+            )
+    assert got.shape == (7, 3) and got.dtype == np.float64
+
+
+def test_ncc_single_fingerprint_and_constant_rows(rng):
+    r = rng.normal(size=(4, 8))
+    r[1] = 3.0
+    got = ncc(r, r[0])
+    assert got.shape == (4, 1)
+    assert got[0, 0] == pytest.approx(1.0)
+    assert got[1, 0] == 0.0
+
+
+def test_ncc_errors(rng):
+    with pytest.raises(ValueError, match="same size"):
+        ncc(rng.normal(size=(2, 8, 8)), rng.normal(size=(1, 8, 9)))
+    with pytest.raises(ValueError, match="NaN"):
+        ncc(np.full((1, 4), np.nan), np.ones((1, 4)))
+
+
+def test_normalize_is_float32_unit_norm(rng):
+    out = normalize(rng.normal(size=(3, 50)))
+    assert out.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(out, axis=1), 1, rtol=1e-6)
+
+
+def test_crosscorr_2d_against_direct_sum(rng):
+    a = rng.normal(size=(6, 7))
+    b = rng.normal(size=(6, 7))
+    a_before, b_before = a.copy(), b.copy()
+    cc = crosscorr_2d(a, b)
+    a0, b0 = a - a.mean(), b - b.mean()
+    for sy in range(6):
+        for sx in range(7):
+            want = np.sum(a0 * np.roll(b0, (-sy, -sx), axis=(0, 1)))
+            assert cc[sy, sx] == pytest.approx(want)
+    np.testing.assert_array_equal(a, a_before)
+    np.testing.assert_array_equal(b, b_before)
+
+
+def test_crosscorr_2d_pads_smaller_input(rng):
+    b = rng.normal(size=(40, 40))
+    a = b[5:25, 7:37]  # a crop at offset (5, 7)
+    cc = crosscorr_2d(a, b)
+    assert cc.shape == (40, 40)
+    assert np.unravel_index(np.argmax(cc), cc.shape) == (5, 7)
+
+
+def test_crosscorr_2d_keeps_float32(rng):
+    a = rng.normal(size=(8, 8)).astype(np.float32)
+    assert crosscorr_2d(a, a).dtype == np.float32
+
+
+def test_pce_detects_and_keeps_sign(rng):
+    k = rng.normal(size=(128, 128))
+    w = k + 3 * rng.normal(size=k.shape)
+    assert pce(w, k) > 50
+    assert pce(-w, k) < -50
+    assert abs(pce(rng.normal(size=k.shape), k)) < 30
+
+
+def test_pce_shift_search_finds_crop_offset(rng):
+    k = rng.normal(size=(96, 96))
+    w = np.zeros_like(k)
+    w[:80, :84] = k[4:84, 9:93]
+    assert pce(w, k) < 30  # aligned test fails
+    value, shift, peak = pce(w, k, shift_range=(10, 10), return_peak=True)
+    assert shift == (4, 9) and value > 100 and peak > 0
+
+
+def test_pce_errors(rng):
+    a = rng.normal(size=(8, 8))
+    with pytest.raises(ValueError, match="odd"):
+        pce(a, a, neighborhood=4)
+    with pytest.raises(ValueError, match="shift_range"):
+        pce(a, a, shift_range=(8, 0))
+    with pytest.raises(ValueError, match="leaves nothing"):
+        pce(a, a, neighborhood=9)
+    with pytest.raises(ValueError, match="2-D"):
+        pce(a[None], a[None])

@@ -1,0 +1,244 @@
+import numpy as np
+import pytest
+from PIL import Image
+
+import reference as ref
+from conftest import natural_like
+from gfprint import ImageReadError, ResidualExtractor
+from gfprint.residuals import (
+    estimate_fingerprint,
+    extract_residuals,
+    max_wavelet_levels,
+    noise_gaussian,
+    noise_median,
+    noise_wavelet,
+    noise_wavelet_gray,
+    noise_wiener,
+    rgb_to_gray,
+    wiener_dft,
+    zero_mean,
+)
+
+TOL = 1e-5
+
+
+@pytest.mark.parametrize(
+    "shape, levels",
+    [
+        ((128, 128), 4),
+        ((131, 157), 4),
+        ((160, 113), 4),
+        ((64, 64), 3),
+        ((32, 32), 2),
+        ((33, 45), 2),
+    ],
+)
+@pytest.mark.parametrize("channels", [1, 3])
+def test_fast_residual_matches_reference(rng, shape, levels, channels):
+    images = np.stack([natural_like(rng, shape, channels) for _ in range(2)])
+    fast = ResidualExtractor(levels=levels).fit_transform(images)
+    assert fast.dtype == np.float32 and fast.shape == images.shape[:3]
+    for img, res in zip(images, fast):
+        assert ref.rel_l2(res, ref.residual(img, levels=levels)) <= TOL
+
+
+@pytest.mark.parametrize("zero_mean_, wiener_dft_", [(True, False), (False, True), (False, False)])
+def test_postprocessing_switches_match_reference(rng, zero_mean_, wiener_dft_):
+    img = natural_like(rng, (128, 136), 3)
+    fast = ResidualExtractor(zero_mean=zero_mean_, wiener_dft=wiener_dft_).transform(img[None])[0]
+    want = ref.residual(img, zero_mean=zero_mean_, wiener_dft=wiener_dft_)
+    assert ref.rel_l2(fast, want) <= TOL
+
+
+def test_color_rgb_keeps_channels_and_matches_reference(rng):
+    img = natural_like(rng, (120, 128), 3)
+    fast = ResidualExtractor(color="rgb").transform(img[None])[0]
+    assert fast.shape == (120, 128, 3)
+    assert ref.rel_l2(fast, ref.residual(img, color="rgb")) <= TOL
+
+
+def test_other_wavelet_and_sigma_match_reference(rng):
+    img = natural_like(rng, (128, 128), 1)
+    fast = ResidualExtractor(wavelet="sym4", levels=3, sigma=3.0).transform(img[None])[0]
+    assert ref.rel_l2(fast, ref.residual(img, wavelet="sym4", levels=3, sigma=3.0)) <= TOL
+
+
+def test_gray_combination_in_wavelet_domain_is_exact(rng):
+    img = natural_like(rng, (64, 72), 3).astype(np.float32)
+    per_channel = np.stack([noise_wavelet(img[:, :, c], levels=3) for c in range(3)], -1)
+    assert ref.rel_l2(noise_wavelet_gray(img, levels=3), rgb_to_gray(per_channel)) <= 1e-6
+
+
+def test_dtypes_give_the_same_residual(rng):
+    u8 = natural_like(rng, (128, 128), 3)[None]
+    ext = ResidualExtractor()
+    base = ext.transform(u8)
+    for other in (u8 / 255.0, (u8 / 255.0).astype(np.float32), u8.astype(np.uint16) * 257):
+        np.testing.assert_allclose(
+            ext.transform(other), base, rtol=0, atol=1e-4 * np.abs(base).max()
+        )
+
+
+def test_input_not_modified(rng):
+    x = (natural_like(rng, (128, 128), 3)[None] / 255.0).astype(np.float32)
+    before = x.copy()
+    ResidualExtractor().transform(x)
+    np.testing.assert_array_equal(x, before)
+
+
+def test_parallel_equals_serial(rng):
+    x = np.stack([natural_like(rng, (128, 128), 3) for _ in range(5)])
+    a = ResidualExtractor(batch_size=2).transform(x)
+    b = ResidualExtractor(n_jobs=2, batch_size=1).transform(x)
+    np.testing.assert_array_equal(a, b)
+
+
+def test_paths_are_read_lazily_and_equal_arrays(tmp_path, rng):
+    x = np.stack([natural_like(rng, (128, 128), 3) for _ in range(3)])
+    paths = []
+    for i, img in enumerate(x):
+        p = tmp_path / f"{i}.png"
+        Image.fromarray(img).save(p)
+        paths.append(p if i % 2 else str(p))
+    ext = ResidualExtractor(batch_size=2)
+    np.testing.assert_array_equal(ext.transform(paths), ext.transform(x))
+
+
+def test_corrupt_file_error_names_file(tmp_path, rng):
+    good = tmp_path / "good.png"
+    Image.fromarray(natural_like(rng, (128, 128), 3)).save(good)
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(good.read_bytes()[:200])
+    with pytest.raises(ImageReadError, match="bad.png"):
+        ResidualExtractor().transform([good, bad])
+    with pytest.raises(ImageReadError, match="missing.png"):
+        ResidualExtractor().transform([good, tmp_path / "missing.png"])
+
+
+def test_mixed_sizes_in_paths_error_names_file(tmp_path, rng):
+    a, b = tmp_path / "a.png", tmp_path / "b.png"
+    Image.fromarray(natural_like(rng, (128, 128), 3)).save(a)
+    Image.fromarray(natural_like(rng, (128, 140), 3)).save(b)
+    with pytest.raises(ValueError, match="b.png"):
+        ResidualExtractor().transform([a, b])
+
+
+@pytest.mark.parametrize(
+    "X, err, match",
+    [
+        (np.zeros((2, 100, 100), np.uint8), ValueError, "at most 3 db4 wavelet levels"),
+        (np.zeros((2, 128, 128, 4), np.uint8), ValueError, "4 channels"),
+        (np.zeros((128, 128), np.uint8), ValueError, r"expected images of shape \(n, H, W\)"),
+        (np.zeros((1, 128, 128), np.int32), TypeError, "dtype int32"),
+        (np.full((1, 128, 128), 200.0), ValueError, r"must lie on \[0, 1\]"),
+        (np.full((1, 128, 128), np.nan), ValueError, "NaN"),
+        (np.zeros((0, 128, 128), np.uint8), ValueError, "no images"),
+        ([np.zeros((128, 128)), np.zeros((128, 130))], ValueError, "mixed image sizes"),
+        ("image.png", TypeError, "single path"),
+    ],
+)
+def test_bad_input_gets_clear_error(X, err, match):
+    with pytest.raises(err, match=match):
+        ResidualExtractor().transform(X)
+
+
+def test_nan_in_later_batch_is_found():
+    x = np.full((5, 128, 128), 0.5, np.float32)
+    x[4, 3, 3] = np.inf
+    with pytest.raises(ValueError, match="NaN or infinity"):
+        ResidualExtractor(batch_size=2).transform(x)
+
+
+def test_invalid_parameters_are_rejected():
+    with pytest.raises(ValueError, match="denoiser"):
+        ResidualExtractor(denoiser="bm3d").fit(np.zeros((1, 128, 128), np.uint8))
+    with pytest.raises(ValueError, match="wavelet"):
+        ResidualExtractor(wavelet="nope").transform(np.zeros((1, 128, 128), np.uint8))
+
+
+def test_max_wavelet_levels():
+    assert max_wavelet_levels((112, 500)) == 4
+    assert max_wavelet_levels((111, 500)) == 3
+    assert max_wavelet_levels((32, 32)) == 2
+
+
+@pytest.mark.parametrize("denoiser", ["wiener", "gaussian", "median"])
+def test_cheap_denoisers(rng, denoiser):
+    img = natural_like(rng, (40, 48), 3)
+    res = ResidualExtractor(denoiser=denoiser, zero_mean=False, wiener_dft=False).transform(
+        img[None]
+    )[0]
+    plane = img.astype(np.float32)
+    fn = {"wiener": noise_wiener, "gaussian": noise_gaussian, "median": noise_median}[denoiser]
+    want = rgb_to_gray(np.stack([fn(plane[:, :, c]) for c in range(3)], -1))
+    np.testing.assert_allclose(res, want, rtol=1e-5, atol=1e-4)
+
+
+def test_cheap_denoisers_against_scipy(rng):
+    from scipy import ndimage
+
+    x = rng.uniform(0, 255, (30, 31))
+    np.testing.assert_allclose(
+        noise_median(x, window=5), x - ndimage.median_filter(x, 5), atol=1e-4
+    )
+    np.testing.assert_allclose(
+        noise_gaussian(x, blur_sigma=2.0), x - ndimage.gaussian_filter(x, 2.0), atol=1e-3
+    )
+    # Wiener: where the local variance is below sigma^2 the whole deviation from the
+    # local mean is noise; far above it almost none is.
+    flat = np.full((9, 9), 50.0)
+    flat[4, 4] = 51.0
+    m = ndimage.uniform_filter(flat, 3, mode="reflect")
+    np.testing.assert_allclose(noise_wiener(flat, sigma=5.0), flat - m, atol=1e-5)
+    edge = np.zeros((9, 9))
+    edge[:, 5:] = 255.0
+    assert np.abs(noise_wiener(edge, sigma=1.0)).max() < 0.01 * 255
+
+
+def test_zero_mean_properties(rng):
+    x = rng.normal(size=(33, 40)).astype(np.float32) + 3
+    out = zero_mean(x)
+    assert out.dtype == np.float32
+    for i in (0, 1):
+        for j in (0, 1):
+            s = out[i::2, j::2].astype(np.float64)
+            assert abs(s.mean()) < 1e-5
+            np.testing.assert_allclose(s.mean(axis=0), 0, atol=1e-5)
+            np.testing.assert_allclose(s.mean(axis=1), 0, atol=1e-5)
+    assert ref.rel_l2(out, ref.zero_mean(x.astype(np.float64))) < 1e-6
+
+
+@pytest.mark.parametrize("shape", [(64, 64), (63, 50), (17, 32)])
+def test_wiener_dft_matches_full_spectrum_reference(rng, shape):
+    x = rng.normal(size=shape).astype(np.float32)
+    x[::4] += 3.0  # a periodic artefact for the filter to remove
+    assert ref.rel_l2(wiener_dft(x), ref.wiener_dft(x.astype(np.float64))) <= TOL
+    assert ref.rel_l2(wiener_dft(x, sigma=0.5), ref.wiener_dft(x.astype(np.float64), 0.5)) <= TOL
+
+
+def test_wiener_dft_of_zeros_is_zero():
+    np.testing.assert_array_equal(wiener_dft(np.zeros((16, 16))), 0)
+
+
+def test_extract_residuals_function_equals_estimator(rng):
+    x = natural_like(rng, (64, 64), 3)[None]
+    np.testing.assert_array_equal(
+        extract_residuals(x, levels=2), ResidualExtractor(levels=2).transform(x)
+    )
+
+
+@pytest.mark.parametrize("method", ["mean", "mle"])
+@pytest.mark.parametrize("channels", [1, 3])
+def test_estimate_fingerprint_matches_reference(rng, method, channels):
+    imgs = np.stack([natural_like(rng, (128, 120), channels) for _ in range(3)])
+    imgs[0, :10, :10] = 255  # a saturated patch for the MLE mask
+    fast = estimate_fingerprint(imgs, method=method, batch_size=2)
+    assert fast.shape == (128, 120) and fast.dtype == np.float32
+    assert ref.rel_l2(fast, ref.fingerprint(imgs, method=method)) <= TOL
+    again = estimate_fingerprint(imgs, method=method, batch_size=1, n_jobs=2)
+    np.testing.assert_allclose(again, fast, rtol=0, atol=1e-6 * np.abs(fast).max())
+
+
+def test_estimate_fingerprint_bad_method():
+    with pytest.raises(ValueError, match="method"):
+        estimate_fingerprint(np.zeros((1, 128, 128), np.uint8), method="median")
