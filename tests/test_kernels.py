@@ -2,12 +2,17 @@
 
 import numpy as np
 import pytest
+import pywt
 
 import reference as ref
 from gfprint._kernels._stats import normalize_rows, pce_peak_energy, zero_mean_cfa
-from gfprint._kernels._wiener import apply_hermitian_gain, hermitian_magnitude, wiener_shrink
-
-WINDOWS = np.array([3, 5, 7, 9])
+from gfprint._kernels._wavelet_noise import wavelet_noise
+from gfprint._kernels._wiener import (
+    apply_hermitian_gain,
+    hermitian_magnitude,
+    wiener_shrink,
+    wiener_shrink_add,
+)
 
 
 def both(kernel):
@@ -19,20 +24,31 @@ def both(kernel):
 def test_wiener_shrink(impl, shape, rng):
     x = rng.normal(0, 6, shape).astype(np.float32)
     before = x.copy()
-    out = impl(x, 25.0, WINDOWS, np.empty_like(x), False)
+    out = impl(x, 25.0, np.empty_like(x), False)
     np.testing.assert_allclose(
         out, ref.wiener_adaptive(x.astype(np.float64), 25.0), rtol=1e-5, atol=1e-5
     )
-    gain = impl(x, 25.0, WINDOWS, np.empty_like(x), True)
+    gain = impl(x, 25.0, np.empty_like(x), True)
     np.testing.assert_allclose(gain * x, out, rtol=1e-6, atol=1e-6)
     assert np.all((gain > 0) & (gain <= 1))
     np.testing.assert_array_equal(x, before)
 
 
+@pytest.mark.parametrize("impl", both(wiener_shrink_add))
+def test_wiener_shrink_add(impl, rng):
+    x = rng.normal(0, 6, (11, 13)).astype(np.float32)
+    out = rng.normal(size=x.shape).astype(np.float32)
+    before_x, before_out = x.copy(), out.copy()
+    impl(x, 25.0, 0.3, out)
+    want = before_out + 0.3 * ref.wiener_adaptive(x.astype(np.float64), 25.0)
+    np.testing.assert_allclose(out, want, rtol=1e-5, atol=1e-5)
+    np.testing.assert_array_equal(x, before_x)
+
+
 @pytest.mark.parametrize("impl", both(wiener_shrink))
 def test_wiener_shrink_zero_noise_gives_zero_gain(impl):
     x = np.zeros((4, 4), np.float32)
-    np.testing.assert_array_equal(impl(x, 0.0, WINDOWS, np.empty_like(x), True), 0)
+    np.testing.assert_array_equal(impl(x, 0.0, np.empty_like(x), True), 0)
 
 
 @pytest.mark.parametrize("impl", both(hermitian_magnitude))
@@ -108,3 +124,21 @@ def test_pce_peak_energy(impl, shift, rng):
     assert energy == pytest.approx(want[3])
     assert count == cc.size - 25
     np.testing.assert_array_equal(cc, before)
+
+
+@pytest.mark.parametrize("impl", both(wavelet_noise))
+@pytest.mark.parametrize("shape, levels", [((64, 64), 3), ((45, 37), 2)])
+def test_wavelet_noise(impl, shape, levels, rng):
+    image = rng.uniform(0, 255, shape + (3,)).astype(np.float32)
+    before = image.copy()
+    weights = np.array([0.2, 0.5, 0.3], np.float32)
+    w = pywt.Wavelet("db4")
+    filters = [np.asarray(f, np.float32) for f in (w.dec_lo, w.dec_hi, w.rec_lo, w.rec_hi)]
+    got = impl(image, weights, *filters, levels, np.float32(25.0))
+    want = sum(
+        weights[c] * ref.noise_extract(image[:, :, c].astype(np.float64), levels=levels)
+        for c in range(3)
+    )
+    assert got.shape == shape and got.dtype == np.float32
+    assert ref.rel_l2(got, want) < 1e-5
+    np.testing.assert_array_equal(image, before)

@@ -258,7 +258,10 @@ def iter_batches(
         progress = tqdm(total=n, desc=desc or "images", unit="img")
     try:
         tasks = (delayed(_run_batch)(func, images.chunk(s, e)) for s, e in bounds)
-        results = Parallel(n_jobs=n_jobs, prefer="threads", return_as="generator")(tasks)
+        # Our batches are the unit of work: joblib must not group them further.
+        results = Parallel(
+            n_jobs=n_jobs, prefer="threads", return_as="generator", batch_size=1
+        )(tasks)
         for (s, e), res in zip(bounds, results):
             if progress is not None:
                 progress.update(e - s)

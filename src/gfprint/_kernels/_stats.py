@@ -9,33 +9,54 @@ def zero_mean_cfa(x, out):
     """Zero-mean each of the four 2x2 CFA sub-grids of ``x`` into ``out``.
 
     On each sub-grid: subtract its mean, then its row means, then its column means
-    (Lukas, Fridrich & Goljan). Both are 2-D float32; sums run in float64.
+    (Lukas, Fridrich & Goljan). Equivalently ``x - row_mean - col_mean + mean`` of the
+    sub-grid, which one row-major pass of sums and one of output compute. Both are
+    2-D float32; sums run in float64.
     """
     h, w = x.shape
-    for i0 in range(2):
-        for j0 in range(2):
-            nr = (h - i0 + 1) // 2
-            nc = (w - j0 + 1) // 2
-            if nr == 0 or nc == 0:
-                continue
-            rows = np.zeros(nr)
-            cols = np.zeros(nc)
-            for a in range(nr):
-                for b in range(nc):
-                    v = np.float64(x[i0 + 2 * a, j0 + 2 * b])
-                    rows[a] += v
-                    cols[b] += v
-            total = rows.sum()
-            mean = total / (nr * nc)
-            for a in range(nr):
-                rows[a] /= nc
-            for b in range(nc):
-                cols[b] /= nr
-            for a in range(nr):
-                for b in range(nc):
-                    out[i0 + 2 * a, j0 + 2 * b] = (
-                        x[i0 + 2 * a, j0 + 2 * b] - rows[a] - cols[b] + mean
-                    )
+    rows = np.zeros((h, 2))  # sum of row i over columns of parity p
+    cols = np.zeros((2, w))  # sum of column j over rows of parity p
+    for i in range(h):
+        ci = cols[i % 2]
+        xi = x[i]
+        s0 = 0.0
+        s1 = 0.0
+        for j in range(0, w - 1, 2):
+            a = np.float64(xi[j])
+            b = np.float64(xi[j + 1])
+            s0 += a
+            s1 += b
+            ci[j] += a
+            ci[j + 1] += b
+        if w % 2:
+            a = np.float64(xi[w - 1])
+            s0 += a
+            ci[w - 1] += a
+        rows[i, 0] = s0
+        rows[i, 1] = s1
+    n_rows = np.array([(h + 1) // 2, h // 2])
+    n_cols = np.array([(w + 1) // 2, w // 2])
+    means = np.zeros((2, 2))
+    for p in range(2):
+        for q in range(2):
+            if n_rows[p] and n_cols[q]:
+                total = 0.0
+                for i in range(p, h, 2):
+                    total += rows[i, q]
+                means[p, q] = total / (n_rows[p] * n_cols[q])
+    for i in range(h):
+        p = i % 2
+        r0 = rows[i, 0] / max(n_cols[0], 1) - means[p, 0]
+        r1 = rows[i, 1] / max(n_cols[1], 1) - means[p, 1]
+        ci = cols[p]
+        inv = 1.0 / max(n_rows[p], 1)
+        xi = x[i]
+        oi = out[i]
+        for j in range(0, w - 1, 2):
+            oi[j] = xi[j] - r0 - ci[j] * inv
+            oi[j + 1] = xi[j + 1] - r1 - ci[j + 1] * inv
+        if w % 2:
+            oi[w - 1] = xi[w - 1] - r0 - ci[w - 1] * inv
     return out
 
 

@@ -3,58 +3,112 @@
 import numpy as np
 from numba import njit
 
+_PAD = 4  # half of the largest window
+
 
 @njit(cache=True, nogil=True)
-def wiener_shrink(x, noise_var, windows, out, gain_only):
+def _padded_energy(x):
+    h, w = x.shape
+    energy = np.zeros((h + 2 * _PAD, w + 2 * _PAD), dtype=np.float32)
+    for i in range(h):
+        row = energy[i + _PAD]
+        for j in range(w):
+            row[j + _PAD] = x[i, j] * x[i, j]
+    return energy
+
+
+@njit(cache=True, nogil=True)
+def _row_gains(energy, i, nvar, v3, v5, v7, v9, gain):
+    """Mihcak gains of row ``i`` into ``gain``; ``v3`` ... ``v9`` are scratch rows.
+
+    Vertical sums of the 3, 5, 7 and 9 rows around row ``i`` first (nested), then, per
+    pixel, the horizontal sums of each in registers: one pass, no running sums.
+    """
+    c = i + _PAD
+    e0, em1, ep1 = energy[c], energy[c - 1], energy[c + 1]
+    em2, ep2, em3, ep3 = energy[c - 2], energy[c + 2], energy[c - 3], energy[c + 3]
+    em4, ep4 = energy[c - 4], energy[c + 4]
+    for j in range(v3.shape[0]):
+        a = e0[j] + em1[j] + ep1[j]
+        v3[j] = a
+        a += em2[j] + ep2[j]
+        v5[j] = a
+        a += em3[j] + ep3[j]
+        v7[j] = a
+        v9[j] = a + em4[j] + ep4[j]
+    zero = np.float32(0.0)
+    tiny = np.float32(1e-30)
+    for j in range(gain.shape[0]):
+        k = j + _PAD
+        s3 = v3[k - 1] + v3[k] + v3[k + 1]
+        s5 = v5[k - 2] + v5[k - 1] + v5[k] + v5[k + 1] + v5[k + 2]
+        s7 = v7[k - 3] + v7[k - 2] + v7[k - 1] + v7[k] + v7[k + 1] + v7[k + 2] + v7[k + 3]
+        s9 = (
+            v9[k - 4]
+            + v9[k - 3]
+            + v9[k - 2]
+            + v9[k - 1]
+            + v9[k]
+            + v9[k + 1]
+            + v9[k + 2]
+            + v9[k + 3]
+            + v9[k + 4]
+        )
+        m = min(
+            min(s3 * np.float32(1.0 / 9.0), s5 * np.float32(1.0 / 25.0)),
+            min(s7 * np.float32(1.0 / 49.0), s9 * np.float32(1.0 / 81.0)),
+        )
+        var = max(m - nvar, zero)
+        gain[j] = nvar / max(var + nvar, tiny)  # 0 where var = noise_var = 0
+
+
+@njit(cache=True, nogil=True)
+def wiener_shrink(x, noise_var, out, gain_only):
     """Shrink ``x`` by the Mihcak local-variance Wiener rule into ``out``.
 
-    For every window size ``w`` in ``windows`` (odd, ascending) the local variance is
-    ``max(mean_w(x**2) - noise_var, 0)`` with zero padding outside ``x`` (the mean
-    always divides by ``w*w``, as ``scipy.ndimage.uniform_filter(mode="constant")``);
-    the minimum over window sizes ``v`` gives the gain ``noise_var / (v + noise_var)``
-    (0 where both are 0). ``out`` receives the gain if ``gain_only`` else ``x * gain``.
-
-    Box sums are direct (no running sums), nested over the window sizes: each row
-    first gets the vertical sums of every window height, then the horizontal sums.
+    For each square window of side 3, 5, 7 and 9 the local variance is
+    ``max(mean(x**2) - noise_var, 0)`` with zero padding outside ``x`` (the mean
+    always divides by the window area, as ``scipy.ndimage.uniform_filter`` with
+    ``mode="constant"``); the minimum ``v`` over the four gives the gain
+    ``noise_var / (v + noise_var)`` (0 where both are 0). ``out`` receives the gain if
+    ``gain_only`` else ``x * gain``.
     """
     h, w = x.shape
-    nw = windows.shape[0]
-    pad = windows[nw - 1] // 2
-    wp = w + 2 * pad
-    energy = np.zeros((h + 2 * pad, wp), dtype=np.float32)
-    for i in range(h):
-        for j in range(w):
-            energy[i + pad, j + pad] = x[i, j] * x[i, j]
-    vert = np.empty(wp, dtype=np.float32)
-    box = np.empty(w, dtype=np.float32)
-    mmin = np.empty(w, dtype=np.float32)
+    energy = _padded_energy(x)
+    wp = w + 2 * _PAD
+    scratch = np.empty((4, wp), np.float32)
+    v3, v5, v7, v9 = scratch[0], scratch[1], scratch[2], scratch[3]
+    gain = np.empty(w, dtype=np.float32)
     nvar = np.float32(noise_var)
     for i in range(h):
-        c = i + pad
-        vert[:] = energy[c]
-        mmin[:] = np.inf
-        r_prev = 0
-        for k in range(nw):
-            r = windows[k] // 2
-            for d in range(r_prev + 1, r + 1):
-                up = energy[c - d]
-                down = energy[c + d]
-                for j in range(wp):
-                    vert[j] += up[j] + down[j]
-            r_prev = r
-            box[:] = 0.0
-            for d in range(pad - r, pad + r + 1):
-                seg = vert[d : d + w]  # a view: indexing it from 0 lets LLVM vectorise
-                for j in range(w):
-                    box[j] += seg[j]
-            inv_area = np.float32(1.0 / (windows[k] * windows[k]))
+        _row_gains(energy, i, nvar, v3, v5, v7, v9, gain)
+        if gain_only:
             for j in range(w):
-                mmin[j] = min(mmin[j], box[j] * inv_area)
+                out[i, j] = gain[j]
+        else:
+            for j in range(w):
+                out[i, j] = x[i, j] * gain[j]
+    return out
+
+
+@njit(cache=True, nogil=True)
+def wiener_shrink_add(x, noise_var, weight, out):
+    """``out += weight * (x shrunk by the Mihcak rule)``, as in :func:`wiener_shrink`.
+
+    Used to combine colour channels in the wavelet domain without temporaries.
+    """
+    h, w = x.shape
+    energy = _padded_energy(x)
+    wp = w + 2 * _PAD
+    scratch = np.empty((4, wp), np.float32)
+    v3, v5, v7, v9 = scratch[0], scratch[1], scratch[2], scratch[3]
+    gain = np.empty(w, dtype=np.float32)
+    nvar = np.float32(noise_var)
+    wt = np.float32(weight)
+    for i in range(h):
+        _row_gains(energy, i, nvar, v3, v5, v7, v9, gain)
         for j in range(w):
-            var = max(mmin[j] - nvar, np.float32(0.0))
-            den = var + nvar
-            gain = nvar / den if den > 0 else np.float32(0.0)
-            out[i, j] = gain if gain_only else x[i, j] * gain
+            out[i, j] += wt * x[i, j] * gain[j]
     return out
 
 
@@ -67,11 +121,12 @@ def hermitian_magnitude(fh, width, scale, out):
     """
     h, wh = fh.shape
     for k in range(h):
-        for col in range(width):
-            if col < wh:
-                out[k, col] = abs(fh[k, col]) * scale
-            else:
-                out[k, col] = abs(fh[(h - k) % h, width - col]) * scale
+        row = fh[k]
+        mirror = fh[(h - k) % h]
+        for col in range(wh):
+            out[k, col] = abs(row[col]) * scale
+        for col in range(wh, width):
+            out[k, col] = abs(mirror[width - col]) * scale
     return out
 
 

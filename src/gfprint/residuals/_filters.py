@@ -14,9 +14,13 @@ import pywt
 import scipy.fft
 from scipy import ndimage
 
-from .._kernels._dwt import wavedec2_sym, waverec2_sym
 from .._kernels._stats import zero_mean_cfa
-from .._kernels._wiener import apply_hermitian_gain, hermitian_magnitude, wiener_shrink
+from .._kernels._wavelet_noise import wavelet_noise
+from .._kernels._wiener import (
+    apply_hermitian_gain,
+    hermitian_magnitude,
+    wiener_shrink,
+)
 
 __all__ = [
     "RGB_TO_GRAY",
@@ -34,7 +38,7 @@ __all__ = [
 
 #: MATLAB ``rgb2gray`` weights, as used by the camera-PRNU reference code.
 RGB_TO_GRAY = np.array([0.29893602, 0.58704307, 0.11402090], dtype=np.float32)
-#: Local-variance window sizes of the Mihcak wavelet denoiser.
+#: Local-variance window sizes of the Mihcak wavelet denoiser (fixed in the kernels).
 WIENER_WINDOWS = np.array([3, 5, 7, 9], dtype=np.int64)
 
 
@@ -115,8 +119,7 @@ def noise_wavelet(image, *, wavelet="db4", levels=4, sigma=5.0) -> np.ndarray:
     ((128, 128), dtype('float32'))
     """
     x = _plane(image)
-    bands = _shrunk_bands(x, wavelet, levels, sigma)
-    return _crop(waverec2_sym(bands, *_filters(wavelet)[2:]), x.shape)
+    return _wavelet_noise(x[:, :, None], np.ones(1, np.float32), wavelet, levels, sigma)
 
 
 def noise_wavelet_gray(image, *, wavelet="db4", levels=4, sigma=5.0) -> np.ndarray:
@@ -140,38 +143,22 @@ def noise_wavelet_gray(image, *, wavelet="db4", levels=4, sigma=5.0) -> np.ndarr
     x = np.asarray(image, dtype=np.float32)
     if x.ndim != 3 or x.shape[2] != 3:
         raise ValueError(f"expected an (H, W, 3) image, got shape {x.shape}.")
-    combined = None
-    for c in range(3):
-        bands = _shrunk_bands(np.ascontiguousarray(x[:, :, c]), wavelet, levels, sigma)
-        weight = RGB_TO_GRAY[c]
-        if combined is None:
-            combined = [bands[0]] + [tuple(b * weight for b in lev) for lev in bands[1:]]
-        else:
-            for lev, new in zip(combined[1:], bands[1:]):
-                for acc, b in zip(lev, new):
-                    acc += b * weight
-    return _crop(waverec2_sym(combined, *_filters(wavelet)[2:]), x.shape[:2])
+    return _wavelet_noise(x, RGB_TO_GRAY, wavelet, levels, sigma)
 
 
-def _shrunk_bands(x, wavelet, levels, sigma):
-    """Wavelet coefficients of ``x`` with the approximation zeroed, details shrunk."""
-    deepest = max_wavelet_levels(x.shape, wavelet)
+def _wavelet_noise(image, weights, wavelet, levels, sigma):
+    _check_levels(image.shape[:2], wavelet, levels)
+    return wavelet_noise(image, weights, *_filters(wavelet), int(levels), np.float32(sigma) ** 2)
+
+
+def _check_levels(shape, wavelet, levels):
+    deepest = max_wavelet_levels(shape, wavelet)
     if levels > deepest:
         raise ValueError(
-            f"an image of {x.shape[0]}x{x.shape[1]} pixels allows at most {deepest} "
+            f"an image of {shape[0]}x{shape[1]} pixels allows at most {deepest} "
             f"{wavelet} wavelet levels, but levels={levels}; use levels<={deepest} or "
             "larger images."
         )
-    coeffs = wavedec2_sym(x, *_filters(wavelet)[:2], levels)
-    noise_var = float(sigma) ** 2
-    shrunk = [np.zeros_like(coeffs[0])]
-    for bands in coeffs[1:]:
-        shrunk.append(
-            tuple(
-                wiener_shrink(b, noise_var, WIENER_WINDOWS, np.empty_like(b), False) for b in bands
-            )
-        )
-    return shrunk
 
 
 @lru_cache(maxsize=32)
@@ -179,10 +166,6 @@ def _filters(wavelet):
     """(dec_lo, dec_hi, rec_lo, rec_hi) of a PyWavelets wavelet as float32 arrays."""
     w = pywt.Wavelet(wavelet)
     return tuple(np.asarray(f, dtype=np.float32) for f in (w.dec_lo, w.dec_hi, w.rec_lo, w.rec_hi))
-
-
-def _crop(rec, shape):
-    return np.ascontiguousarray(rec[: shape[0], : shape[1]], dtype=np.float32)
 
 
 def noise_wiener(image, *, window=3, sigma=5.0) -> np.ndarray:
@@ -319,6 +302,6 @@ def wiener_dft(residual, sigma=None) -> np.ndarray:
         sigma = float(x.std(ddof=1, dtype=np.float64)) if x.size > 1 else 0.0
     fh = scipy.fft.rfft2(x)
     mag = hermitian_magnitude(fh, w, np.float32(1.0 / np.sqrt(h * w)), np.empty((h, w), np.float32))
-    gain = wiener_shrink(mag, float(sigma) ** 2, WIENER_WINDOWS, np.empty_like(mag), True)
+    gain = wiener_shrink(mag, float(sigma) ** 2, np.empty_like(mag), True)
     filtered = apply_hermitian_gain(fh, gain, np.empty_like(fh))
     return scipy.fft.irfft2(filtered, s=(h, w)).astype(np.float32, copy=False)

@@ -1,0 +1,179 @@
+"""Fast ResidualExtractor against the reference algorithm, side by side in one run.
+
+The reference is ``tests/reference.py``: the same camera-PRNU residual written the
+straightforward way (numpy + PyWavelets + scipy, float64), as the published Python
+implementation does it. Timings are interleaved in one
+process (reference, fast on 1 core, fast on all cores, repeated; best of each), so
+machine noise hits all three alike. Peak memory is read in a fresh process per case
+(Linux VmHWM, reset after a warm-up run).
+
+Usage: python benchmarks/bench_residuals.py [--quick] [--out benchmarks/results]
+"""
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+SIZES = {256: 16, 512: 8, 1024: 2}
+QUICK_SIZES = {256: 4, 512: 2}
+
+
+def _rss_kib(field):
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field):
+            return int(line.split()[1])
+    return 0
+
+
+def _images(size, n_images):
+    import numpy as np
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    from conftest import natural_like
+
+    rng = np.random.default_rng(0)
+    return np.stack([natural_like(rng, (size, size), 3) for _ in range(n_images)])
+
+
+def _runner(kind, images, n_jobs):
+    if kind == "reference":
+        sys.path.insert(0, str(ROOT / "tests"))
+        import reference
+
+        return lambda: [reference.residual(img) for img in images]
+    from gfprint import ResidualExtractor
+
+    ext = ResidualExtractor(n_jobs=n_jobs, batch_size=1)
+    return lambda: ext.transform(images)
+
+
+def child(kind, size, n_images, n_jobs):
+    """Peak memory of one run, in a fresh process (VmHWM reset after a warm-up)."""
+    run = _runner(kind, _images(size, n_images), n_jobs)
+    run()  # warm-up: Numba compilation, FFT plans, page faults
+    Path("/proc/self/clear_refs").write_text("5")  # reset the peak-RSS counter
+    base = _rss_kib("VmRSS")
+    run()
+    print(json.dumps({"peak_mib": (_rss_kib("VmHWM") - base) / 1024}))
+
+
+def peak_memory(kind, size, n_images, n_jobs):
+    cmd = [sys.executable, __file__, "--child", kind, str(size), str(n_images), str(n_jobs)]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    return json.loads(out.strip().splitlines()[-1])["peak_mib"]
+
+
+def timings(size, n_images, repeats):
+    """Best ns/pixel of reference, fast 1 core, fast all cores, interleaved in one process."""
+    images = _images(size, n_images)
+    n_ref = max(1, n_images // 4)
+    runs = {
+        "reference": (_runner("reference", images[:n_ref], 1), n_ref),
+        "fast_1": (_runner("fast", images, 1), n_images),
+        "fast_all": (_runner("fast", images, -1), n_images),
+    }
+    best = {}
+    for run, _ in runs.values():
+        run()  # warm-up
+    for _ in range(repeats):
+        for name, (run, n) in runs.items():
+            t0 = time.perf_counter()
+            run()
+            ns = (time.perf_counter() - t0) / (n * size * size) * 1e9
+            best[name] = min(best.get(name, np.inf), ns)
+    return best
+
+
+def thread_ceiling(repeats):
+    """Speed-up of an embarrassingly parallel, GIL-free Numba kernel from all cores.
+
+    The most any threaded code can gain on this machine at this moment: a reference
+    point for the scaling of the residual extractor.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from gfprint._kernels._wiener import wiener_shrink
+
+    cores = os.cpu_count()
+    planes = [np.random.default_rng(i).normal(size=(512, 512)).astype(np.float32)
+              for i in range(4 * cores)]
+
+    def work(x):
+        return wiener_shrink(x, 1.0, np.empty_like(x), False)
+
+    best = {}
+    for n_threads in (1, cores) * (repeats + 1):
+        with ThreadPoolExecutor(n_threads) as pool:
+            t0 = time.perf_counter()
+            list(pool.map(work, planes))
+            best[n_threads] = min(best.get(n_threads, np.inf), time.perf_counter() - t0)
+    return best[1] / best[cores]
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
+    parser.add_argument("--child", nargs=4)
+    args = parser.parse_args()
+    if args.child:
+        kind, size, n, jobs = args.child
+        return child(kind, int(size), int(n), int(jobs))
+    cores = os.cpu_count()
+    ceiling = thread_ceiling(3 if args.quick else 7)
+    print(f"thread ceiling (GIL-free Numba kernel, {cores} threads vs 1): {ceiling:.2f}x")
+    rows = []
+    for size, n in (QUICK_SIZES if args.quick else SIZES).items():
+        t = timings(size, n, 3 if args.quick else 7)
+        mem = [peak_memory("reference", size, 1, 1), peak_memory("fast", size, n, 1),
+               peak_memory("fast", size, n, -1)]
+        rows.append((size, t, mem))
+        print(f"{size}x{size} RGB: reference {t['reference']:.0f} ns/px, fast 1 core "
+              f"{t['fast_1']:.1f} ns/px ({t['reference'] / t['fast_1']:.1f}x), {cores} cores "
+              f"{t['fast_all']:.1f} ns/px ({t['fast_1'] / t['fast_all']:.2f}x over 1 core); "
+              f"peak MiB {mem[0]:.0f} / {mem[1]:.0f} / {mem[2]:.0f}", flush=True)
+    lines = [
+        "# Residual extraction: fast path vs reference",
+        "",
+        f"Run: `python benchmarks/bench_residuals.py{' --quick' if args.quick else ''}` on "
+        f"{platform.processor() or platform.machine()}, {cores} cores, Python "
+        f"{platform.python_version()}, {time.strftime('%Y-%m-%d')}.",
+        "",
+        "RGB uint8 images (smooth random scenes), default `ResidualExtractor()` (db4, 4 "
+        "levels, sigma=5, grey, zero-mean, Wiener-DFT). Reference: `tests/reference.py` "
+        "(numpy + PyWavelets + scipy, float64), one image at a time, one thread. ns per "
+        "pixel = wall time / (images x H x W); the three are timed interleaved in one "
+        "process and the best of 7 rounds is kept (this machine is a shared VM and single "
+        "runs vary by up to 40 %). The reference runs on a quarter of the images. "
+        "Peak memory: growth of the process's peak RSS during the timed runs.",
+        "",
+        f"Scaling ceiling of this machine during the run: an embarrassingly parallel, "
+        f"GIL-free Numba kernel ran {ceiling:.2f}x faster on {cores} threads than on 1.",
+        "",
+        "| size | reference ns/px | fast 1 core ns/px | speed-up | fast all cores ns/px | "
+        "scaling | ref. peak MiB | fast 1 core peak MiB | fast all cores peak MiB |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for size, t, mem in rows:
+        lines.append(
+            f"| {size}² | {t['reference']:.0f} | {t['fast_1']:.1f} | "
+            f"{t['reference'] / t['fast_1']:.1f}x | {t['fast_all']:.1f} | "
+            f"{t['fast_1'] / t['fast_all']:.2f}x | {mem[0]:.0f} | {mem[1]:.0f} | {mem[2]:.0f} |"
+        )
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    name = "residuals_quick.md" if args.quick else "residuals.md"
+    (out / name).write_text("\n".join(lines) + "\n")
+    print(f"wrote {out / name}")
+
+
+if __name__ == "__main__":
+    main()
