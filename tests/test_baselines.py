@@ -1,0 +1,37 @@
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.model_selection import cross_val_score
+
+from gfprint.baselines import ImageFlattener, make_eigenface_baseline, make_knn_baseline
+
+
+def test_flattener_scales_and_keeps_values(rng):
+    X = rng.integers(0, 256, (3, 5, 6, 3), dtype=np.uint8)
+    rows = ImageFlattener().transform(X)
+    assert rows.shape == (3, 90) and rows.dtype == np.float32
+    np.testing.assert_allclose(rows, X.reshape(3, -1) / 255.0, rtol=1e-6)
+    np.testing.assert_allclose(ImageFlattener().transform(X / 255.0), rows, atol=1e-6)
+
+
+def test_flattener_rejects_bad_images():
+    with pytest.raises(ValueError, match="channels"):
+        ImageFlattener().fit(np.zeros((2, 4, 4, 2)))
+
+
+@pytest.mark.parametrize("factory", [make_knn_baseline, make_eigenface_baseline])
+def test_baselines_separate_distinct_sources(factory, rng):
+    # Two "sources" with different mean colour; both baselines must learn that.
+    a = rng.normal(80, 10, (20, 8, 8, 3))
+    b = rng.normal(170, 10, (20, 8, 8, 3))
+    X = np.clip(np.concatenate([a, b]), 0, 255).astype(np.uint8)
+    y = np.repeat(["a", "b"], 20)
+    est = factory() if factory is make_knn_baseline else factory(n_components=8)
+    assert cross_val_score(clone(est), X, y, cv=4).mean() == 1.0
+
+
+def test_factories_validate():
+    with pytest.raises(ValueError, match="n_neighbors"):
+        make_knn_baseline(n_neighbors=0)
+    with pytest.raises(ValueError, match="n_components"):
+        make_eigenface_baseline(n_components=1.5)
