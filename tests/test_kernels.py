@@ -5,7 +5,7 @@ import pytest
 import pywt
 
 import reference as ref
-from gfprint._kernels._stats import normalize_rows, pce_peak_energy, zero_mean_cfa
+from gfprint._kernels._stats import normalize_rows, pce_peak_energy, sample_std, zero_mean_cfa
 from gfprint._kernels._wavelet_noise import wavelet_noise
 from gfprint._kernels._wiener import (
     apply_hermitian_gain,
@@ -142,3 +142,11 @@ def test_wavelet_noise(impl, shape, levels, rng):
     assert got.shape == shape and got.dtype == np.float32
     assert ref.rel_l2(got, want) < 1e-5
     np.testing.assert_array_equal(image, before)
+
+
+@pytest.mark.parametrize("impl", both(sample_std))
+def test_sample_std(impl, rng):
+    x = rng.normal(0.3, 2.0, (17, 23)).astype(np.float32)
+    assert impl(x) == pytest.approx(x.astype(np.float64).std(ddof=1), rel=1e-9)
+    assert impl(np.ones((1, 1), np.float32)) == 0.0
+    assert impl(np.full((3, 3), 5.0, np.float32)) == 0.0

@@ -61,6 +61,24 @@ def zero_mean_cfa(x, out):
 
 
 @njit(cache=True, nogil=True)
+def sample_std(x):
+    """Sample standard deviation (``ddof=1``) of a 2-D array, float64 sums, one pass."""
+    h, w = x.shape
+    s = 0.0
+    ss = 0.0
+    for i in range(h):
+        for j in range(w):
+            v = np.float64(x[i, j])
+            s += v
+            ss += v * v
+    n = h * w
+    if n < 2:
+        return 0.0
+    var = (ss - s * s / n) / (n - 1)
+    return np.sqrt(var) if var > 0.0 else 0.0
+
+
+@njit(cache=True, nogil=True)
 def normalize_rows(x, out):
     """Zero-mean, unit-L2-norm copy of each row of ``x`` into ``out`` (zero rows stay 0)."""
     n, d = x.shape

@@ -14,7 +14,7 @@ import pywt
 import scipy.fft
 from scipy import ndimage
 
-from .._kernels._stats import zero_mean_cfa
+from .._kernels._stats import sample_std, zero_mean_cfa
 from .._kernels._wavelet_noise import wavelet_noise
 from .._kernels._wiener import (
     apply_hermitian_gain,
@@ -299,7 +299,7 @@ def wiener_dft(residual, sigma=None) -> np.ndarray:
     x = _plane(residual, "residual")
     h, w = x.shape
     if sigma is None:
-        sigma = float(x.std(ddof=1, dtype=np.float64)) if x.size > 1 else 0.0
+        sigma = sample_std(x)
     fh = scipy.fft.rfft2(x)
     mag = hermitian_magnitude(fh, w, np.float32(1.0 / np.sqrt(h * w)), np.empty((h, w), np.float32))
     gain = wiener_shrink(mag, float(sigma) ** 2, np.empty_like(mag), True)
