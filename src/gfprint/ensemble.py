@@ -1,0 +1,176 @@
+"""Test-time augmentation: vote over flipped and rotated copies of each image."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, _fit_context, clone
+from sklearn.utils._param_validation import HasMethods, StrOptions
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.validation import check_is_fitted
+
+from ._validation import check_images
+
+__all__ = ["TRANSFORMS", "TTAClassifier"]
+
+#: Image transforms known to :class:`TTAClassifier` (on axes 1 and 2 of the stack).
+TRANSFORMS = {
+    "identity": lambda x: x,
+    "hflip": lambda x: x[:, :, ::-1],
+    "vflip": lambda x: x[:, ::-1],
+    "rot90": lambda x: np.rot90(x, 1, axes=(1, 2)),
+    "rot180": lambda x: np.rot90(x, 2, axes=(1, 2)),
+    "rot270": lambda x: np.rot90(x, 3, axes=(1, 2)),
+}
+
+
+def _estimator_has(attr):
+    def check(self):
+        return hasattr(self.estimator_ if hasattr(self, "estimator_") else self.estimator, attr)
+
+    return check
+
+
+class TTAClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
+    """Predict on transformed copies of each image and vote.
+
+    The inner estimator is fitted unchanged; at prediction time every image is
+    flipped/rotated by each of ``transforms``, the inner estimator predicts every
+    copy, and the votes are combined.
+
+    Parameters
+    ----------
+    estimator : classifier
+        Any classifier that takes image arrays, e.g. a ``Pipeline`` of
+        ``ResidualExtractor`` and ``PRNUFingerprintClassifier``, or ``CNNAttributor``.
+    transforms : tuple of str, default=("identity", "hflip", "vflip", "rot90", "rot180", \
+"rot270")
+        Keys of :data:`TRANSFORMS`. Rotations by 90 and 270 degrees need square images.
+    voting : {"hard", "soft"}, default="hard"
+        ``"hard"``: majority of the predicted labels (ties go to the class first in
+        ``classes_``); ``"soft"``: arg-max of the mean ``predict_proba``.
+
+    Attributes
+    ----------
+    estimator_ : classifier
+        The fitted clone of ``estimator``.
+    classes_ : ndarray
+        The inner estimator's classes.
+
+    Notes
+    -----
+    Augmentations help learned classifiers that saw flips in training. Fingerprint
+    correlation is not invariant to flips or rotations (the fingerprint is a fixed
+    pattern), so TTA over them usually hurts PRNU attribution; ``bench_robustness``
+    measures both.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gfprint.baselines import make_knn_baseline
+    >>> from gfprint.ensemble import TTAClassifier
+    >>> X = np.stack([np.zeros((4, 4), np.uint8), np.full((4, 4), 255, np.uint8)])
+    >>> TTAClassifier(make_knn_baseline()).fit(X, ["dark", "bright"]).predict(X).tolist()
+    ['dark', 'bright']
+    """
+
+    _parameter_constraints: dict = {
+        "estimator": [HasMethods(["fit", "predict"])],
+        "transforms": ["array-like"],
+        "voting": [StrOptions({"hard", "soft"})],
+    }
+
+    def __init__(
+        self,
+        estimator,
+        *,
+        transforms=("identity", "hflip", "vflip", "rot90", "rot180", "rot270"),
+        voting="hard",
+    ):
+        self.estimator = estimator
+        self.transforms = transforms
+        self.voting = voting
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y, **fit_params):
+        """Fit a clone of the inner estimator on the untransformed images.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, H, W[, C])
+            Training images.
+        y : array-like of shape (n,)
+            Labels.
+        **fit_params : dict
+            Passed to the inner ``fit``.
+
+        Returns
+        -------
+        self : TTAClassifier
+        """
+        unknown = [t for t in self.transforms if t not in TRANSFORMS]
+        if unknown or len(self.transforms) == 0:
+            raise ValueError(f"unknown transforms {unknown}; choose from {sorted(TRANSFORMS)}.")
+        if self.voting == "soft" and not hasattr(self.estimator, "predict_proba"):
+            raise ValueError("voting='soft' needs an estimator with predict_proba.")
+        self.estimator_ = clone(self.estimator).fit(X, y, **fit_params)
+        self.classes_ = self.estimator_.classes_
+        return self
+
+    def _copies(self, X):
+        images = check_images(X)
+        if images.is_paths:
+            raise TypeError("TTAClassifier needs image arrays; load paths first.")
+        arr = np.asarray(X)
+        for name in self.transforms:
+            if name in ("rot90", "rot270") and arr.shape[1] != arr.shape[2]:
+                raise ValueError(
+                    f"transform {name!r} needs square images, got {arr.shape[1]}x{arr.shape[2]}."
+                )
+            yield np.ascontiguousarray(TRANSFORMS[name](arr))
+
+    def predict(self, X):
+        """Vote over the transformed copies.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, H, W[, C])
+            Images.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n,)
+        """
+        check_is_fitted(self)
+        if self.voting == "soft":
+            return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        votes = np.zeros((len(X), len(self.classes_)), np.int64)
+        index = {c: i for i, c in enumerate(self.classes_.tolist())}
+        for copy in self._copies(X):
+            pred = self.estimator_.predict(copy)
+            cols = np.array([index.get(p, -1) for p in pred.tolist()])
+            known = cols >= 0  # open-set labels such as "unknown" cast no class vote
+            votes[np.flatnonzero(known), cols[known]] += 1
+        return self.classes_[np.argmax(votes, axis=1)]
+
+    @available_if(_estimator_has("predict_proba"))
+    def predict_proba(self, X):
+        """Mean of the inner ``predict_proba`` over the transformed copies.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, H, W[, C])
+            Images.
+
+        Returns
+        -------
+        proba : ndarray of shape (n, n_classes)
+        """
+        check_is_fitted(self)
+        probas = [self.estimator_.predict_proba(copy) for copy in self._copies(X)]
+        return np.mean(probas, axis=0)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.input_tags.three_d_array = True
+        return tags

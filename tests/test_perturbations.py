@@ -1,0 +1,152 @@
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+from scipy import ndimage
+from sklearn.base import clone
+
+from gfprint.perturbations import (
+    GaussianBlur,
+    GaussianNoise,
+    JPEGCompression,
+    RandomCrop,
+    RandomPerturbation,
+    Relighting,
+    Resize,
+    gaussian_kernel_1d,
+    jpeg,
+)
+
+ALL = [GaussianNoise, GaussianBlur, RandomCrop, JPEGCompression, Relighting, RandomPerturbation]
+
+
+@pytest.fixture
+def images(rng):
+    base = ndimage.gaussian_filter(rng.normal(size=(6, 48, 40, 3)), (0, 3, 3, 0)) * 400 + 128
+    return np.clip(base, 0, 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize("cls", ALL)
+def test_shape_dtype_determinism_and_no_mutation(cls, images):
+    before = images.copy()
+    out = cls(random_state=0).transform(images)
+    assert out.shape == images.shape and out.dtype == np.uint8
+    np.testing.assert_array_equal(cls(random_state=0).transform(images), out)
+    np.testing.assert_array_equal(images, before)
+    grey = cls(random_state=0).transform(images[..., 0])
+    assert grey.shape == images.shape[:3]
+    assert clone(cls(random_state=0)).get_params()["random_state"] == 0
+
+
+@pytest.mark.parametrize("cls", [GaussianNoise, JPEGCompression, Relighting, RandomCrop])
+def test_draws_differ_per_image_and_per_seed(cls, images):
+    same = np.repeat(images[:1], 4, axis=0)
+    out = cls(random_state=1).transform(same)
+    assert any(not np.array_equal(out[0], o) for o in out[1:])
+    assert not np.array_equal(out, cls(random_state=2).transform(same))
+
+
+def test_noise_has_requested_std():
+    x = np.full((3, 128, 128), 128, np.uint8)
+    out = GaussianNoise(sigma=10, random_state=0).transform(x).astype(float) - 128
+    assert out.std(axis=(1, 2)) == pytest.approx([10, 10, 10], rel=0.03)
+    ranged = GaussianNoise(sigma=(5, 20), random_state=0).transform(np.repeat(x, 10, 0))
+    stds = (ranged.astype(float) - 128).std(axis=(1, 2))
+    assert 5 * 0.95 < stds.min() and stds.max() < 20 * 1.05 and np.ptp(stds) > 3
+
+
+def test_jpeg_output_is_what_pillow_decodes(images):
+    out = JPEGCompression(quality=30, random_state=0).transform(images)
+    for img, got in zip(images, out):
+        buf = io.BytesIO()
+        Image.fromarray(img).save(buf, format="JPEG", quality=30)
+        np.testing.assert_array_equal(got, np.asarray(Image.open(buf)))
+    ranged = JPEGCompression(quality=(10, 75), random_state=0).transform(images)
+    for img, got in zip(images, ranged):  # each equals Pillow at one quality in range
+        matches = []
+        for q in range(10, 76):
+            buf = io.BytesIO()
+            Image.fromarray(img).save(buf, format="JPEG", quality=q)
+            if np.array_equal(got, np.asarray(Image.open(buf))):
+                matches.append(q)
+        assert matches
+
+
+def test_blur_uses_opencv_kernel_with_mirrored_borders(images):
+    k = gaussian_kernel_1d(5)
+    np.testing.assert_array_equal(k, np.array([1, 4, 6, 4, 1]) / 16)  # OpenCV's table
+    k9 = gaussian_kernel_1d(9)
+    assert k9.sum() == pytest.approx(1)
+    d = np.arange(9) - 4
+    assert k9[3] / k9[4] == pytest.approx(np.exp(-1 / (2 * 1.7**2)))  # sigma = 1.7
+    assert (k9 * d).sum() == pytest.approx(0, abs=1e-12)
+    out = GaussianBlur(kernel_sizes=5).transform(images)
+    want = ndimage.convolve1d(images.astype(float), k, axis=1, mode="mirror")
+    want = ndimage.convolve1d(want, k, axis=2, mode="mirror")
+    np.testing.assert_array_equal(out, np.clip(np.rint(want), 0, 255).astype(np.uint8))
+    np.testing.assert_array_equal(GaussianBlur(kernel_sizes=1).transform(images), images)
+
+
+def test_crop_is_a_resized_window():
+    x = np.zeros((1, 100, 100), np.uint8)
+    x[0, :, 50:] = 255  # a vertical edge
+    out = RandomCrop(fraction=0.2, random_state=0).transform(x)[0]
+    edge = np.argmax(out[50] > 127)
+    assert edge != 50  # the crop moved or scaled the edge
+    small = RandomCrop(fraction=0.2, resize=False, random_state=0).transform(x)
+    assert small.shape == (1, 80, 80)
+
+
+def test_relighting_is_smooth_and_multiplicative():
+    x = np.full((1, 64, 64, 3), 120, np.uint8)
+    out = Relighting(strength=0.4, random_state=3).transform(x)[0].astype(float)
+    gain = out / 120
+    assert np.log(gain).max() <= 0.4 + 0.02 and np.abs(np.log(gain)).max() > 0.3
+    assert np.abs(np.diff(gain, axis=0)).max() < 0.05  # low frequency
+    np.testing.assert_array_equal(out[..., 0], out[..., 1])  # same field per channel
+
+
+def test_resize_changes_size():
+    out = Resize(scale=0.5).transform(np.zeros((2, 30, 40, 3), np.uint8))
+    assert out.shape == (2, 15, 20, 3)
+
+
+def test_random_perturbation_probabilities(images):
+    np.testing.assert_array_equal(RandomPerturbation(p=0.0).transform(images), images)
+    always = RandomPerturbation(p=1.0, random_state=0).transform(images)
+    assert all(not np.array_equal(a, b) for a, b in zip(always, images))
+    neutral = dict(
+        noise=GaussianNoise(sigma=0),
+        relighting=Relighting(strength=0),
+        crop=RandomCrop(fraction=0),
+        blur=GaussianBlur(kernel_sizes=1),
+    )
+    only_jpeg = RandomPerturbation(p=1.0, jpeg=JPEGCompression(quality=95), **neutral)
+    for got, img in zip(only_jpeg.transform(images), images):
+        np.testing.assert_array_equal(got, jpeg(img, 95))
+
+
+@pytest.mark.parametrize(
+    "est, match",
+    [
+        (GaussianNoise(sigma=(20, 5)), "low <= high"),
+        (GaussianNoise(sigma=-1), "sigma"),
+        (GaussianBlur(kernel_sizes=(2, 3)), "odd"),
+        (JPEGCompression(quality=0), "quality"),
+        (JPEGCompression(quality=(10.5, 20)), "integers"),
+        (RandomCrop(fraction=(0.1, 0.2), resize=False), "one fraction"),
+        (RandomCrop(fraction=1.5), "fraction"),
+        (RandomPerturbation(p=2.0), "p"),
+    ],
+)
+def test_bad_parameters(est, match, images):
+    with pytest.raises(ValueError, match=match):
+        est.transform(images)
+
+
+def test_bad_images():
+    with pytest.raises(ValueError, match="channels"):
+        GaussianNoise().transform(np.zeros((1, 8, 8, 2), np.uint8))
+    with pytest.raises(ValueError, match="NaN"):
+        GaussianNoise().transform(np.full((1, 8, 8), np.nan))
