@@ -10,7 +10,22 @@ from .residuals import ResidualExtractor
 
 __version__ = "0.1.0.dev0"
 
-__all__ = [
+_LAZY = {"CNNAttributor": "gfprint.nn"}  # torch-dependent: imported on first use
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'gfprint' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted([*globals(), *_LAZY])
+
+__all__ = [  # noqa: F822 - CNNAttributor is provided lazily by __getattr__
+    "CNNAttributor",
     "GfprintError",
     "ImageReadError",
     "NotFittedError",

@@ -1,0 +1,384 @@
+"""CNNAttributor: the Yu et al. (2019) attribution network as a scikit-learn classifier."""
+
+from __future__ import annotations
+
+import os
+import pickle
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin, _fit_context
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from .._validation import check_images
+from ._modules import VARIANTS, AttributionNet
+
+__all__ = ["CNNAttributor"]
+
+_ARCH_PARAMS = ("variant", "switch_resolution", "width")
+
+
+class _Collate:
+    """Batch uint8 images: optional perturbation and flips, then NCHW floats in [-1, 1]."""
+
+    def __init__(self, augment=None, flip=False, rng=None):
+        self.augment = augment
+        self.flip = flip
+        self.rng = rng
+
+    def __call__(self, items):
+        xs = np.stack([np.asarray(x) for x, _ in items])
+        ys = torch.as_tensor(np.array([int(y) for _, y in items], dtype=np.int64))
+        if self.augment is not None:
+            xs = self.augment.perturb(xs, self.rng)
+        if self.flip:
+            mirror = self.rng.uniform(size=len(xs)) < 0.5
+            xs[mirror] = xs[mirror, :, ::-1]
+        return _to_tensor(xs), ys
+
+
+def _to_tensor(images: np.ndarray) -> torch.Tensor:
+    x = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float()
+    return x / 127.5 - 1.0
+
+
+class CNNAttributor(ClassifierMixin, TransformerMixin, BaseEstimator):
+    """Attribute images to their source with the CNN of Yu, Davis & Fritz (ICCV 2019).
+
+    A thin scikit-learn estimator around a :class:`skorch.NeuralNetClassifier` that
+    trains :class:`~gfprint.nn.AttributionNet`: 3x3 convolutions with LeakyReLU(0.2)
+    and average pooling per resolution, no normalisation, a 512-d penultimate layer
+    (the *image fingerprint*, returned by :meth:`transform`) and a last dense layer
+    whose weights are the *model fingerprints*. Trained with Adam (betas (0, 0.99)) on
+    cross-entropy, with random horizontal flips.
+
+    Parameters
+    ----------
+    variant : {"full", "postpool", "predownsample", "predownsample_residual"}, default="full"
+        Network variant for the patch-size (``"postpool"``) and frequency
+        (``"predownsample"``, ``"predownsample_residual"``) studies; see
+        :class:`~gfprint.nn.AttributionNet`.
+    switch_resolution : int, default=None
+        Resolution where the variant switches (required unless ``"full"``).
+    width : float, default=1.0
+        Multiplier of the paper's channel widths; smaller is faster on a CPU.
+    max_epochs : int, default=10
+        Training epochs.
+    lr : float, default=1e-3
+        Adam learning rate.
+    batch_size : int, default=32
+        Mini-batch size.
+    augment : Perturbation, default=None
+        A gfprint perturbation applied afresh to every training batch (immunization,
+        Yu et al. Sec. 4.4); never at prediction.
+    flip : bool, default=True
+        Random horizontal flips while training.
+    validation_fraction : float, default=None
+        Hold out this stratified fraction for validation scores (skorch ``ValidSplit``).
+    early_stopping : int, default=None
+        Stop when the validation loss has not improved for this many epochs (needs
+        ``validation_fraction``).
+    device : str, default="cpu"
+        Torch device, e.g. ``"cuda"``.
+    random_state : int, RandomState instance or None, default=None
+        Seeds weights, shuffling, flips and augmentation: on the CPU the same seed gives
+        the same weights. The global torch RNG is left as it was.
+    verbose : int, default=0
+        1 prints skorch's epoch table.
+
+    Attributes
+    ----------
+    classes_ : ndarray
+        Sorted class labels.
+    net_ : skorch.NeuralNetClassifier
+        The trained network (labels encoded as ``0 .. n_classes - 1``).
+    image_size_ : int
+        Training image side.
+    model_fingerprints_ : ndarray of shape (n_classes, 512)
+        Weights of the last layer.
+
+    References
+    ----------
+    .. [1] N. Yu, L. Davis, M. Fritz, "Attributing fake images to GANs: learning and
+       analyzing GAN fingerprints", ICCV 2019. :doi:`10.1109/ICCV.2019.00765`
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gfprint import CNNAttributor
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.integers(0, 256, (16, 8, 8, 3), dtype=np.uint8)
+    >>> X[8:, :, :, 0] = 255  # class "b" is red
+    >>> y = np.repeat(["a", "b"], 8)
+    >>> cnn = CNNAttributor(width=0.05, max_epochs=30, random_state=0).fit(X, y)
+    >>> cnn.score(X, y), cnn.transform(X).shape
+    (1.0, (16, 512))
+    """
+
+    _parameter_constraints: dict = {
+        "variant": [StrOptions(set(VARIANTS))],
+        "switch_resolution": [Interval(Integral, 4, None, closed="left"), None],
+        "width": [Interval(Real, 0, None, closed="neither")],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "augment": [HasMethods(["perturb"]), None],
+        "flip": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
+        "early_stopping": [Interval(Integral, 1, None, closed="left"), None],
+        "device": [str],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        *,
+        variant="full",
+        switch_resolution=None,
+        width=1.0,
+        max_epochs=10,
+        lr=1e-3,
+        batch_size=32,
+        augment=None,
+        flip=True,
+        validation_fraction=None,
+        early_stopping=None,
+        device="cpu",
+        random_state=None,
+        verbose=0,
+    ):
+        self.variant = variant
+        self.switch_resolution = switch_resolution
+        self.width = width
+        self.max_epochs = max_epochs
+        self.lr = lr
+        self.batch_size = batch_size
+        self.augment = augment
+        self.flip = flip
+        self.validation_fraction = validation_fraction
+        self.early_stopping = early_stopping
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # ----------------------------------------------------------------- helpers
+    def _images(self, X, *, fitting):
+        images = check_images(X)
+        if images.n_channels != 3:
+            raise ValueError(
+                f"CNNAttributor needs RGB images (n, H, W, 3); got {images.n_channels} channel(s)."
+            )
+        h, w = images.height, images.width
+        if fitting:
+            if h != w or h < 8 or h & (h - 1):
+                raise ValueError(
+                    f"CNNAttributor needs square images whose side is a power of two >= 8; "
+                    f"got {h}x{w}. Crop or resize them first."
+                )
+        elif (h, w) != (self.image_size_, self.image_size_):
+            raise ValueError(
+                f"this CNNAttributor was trained on {self.image_size_}x{self.image_size_} "
+                f"images; got {h}x{w}."
+            )
+        return np.clip(np.rint(images.load()), 0, 255).astype(np.uint8)
+
+    def _build(self, image_size, n_classes, seed):
+        from skorch import NeuralNetClassifier
+        from skorch.callbacks import EarlyStopping
+        from skorch.dataset import ValidSplit
+
+        if self.early_stopping is not None and self.validation_fraction is None:
+            raise ValueError("early_stopping needs validation_fraction.")
+        rng = np.random.RandomState(seed)
+        callbacks = []
+        if self.early_stopping is not None:
+            callbacks.append(EarlyStopping(patience=self.early_stopping))
+        split = None
+        if self.validation_fraction is not None:
+            split = ValidSplit(self.validation_fraction, stratified=True, random_state=seed)
+        return NeuralNetClassifier(
+            module=AttributionNet,
+            module__image_size=image_size,
+            module__n_classes=n_classes,
+            module__variant=self.variant,
+            module__switch_resolution=self.switch_resolution,
+            module__width=self.width,
+            criterion=torch.nn.CrossEntropyLoss,
+            optimizer=torch.optim.Adam,
+            optimizer__betas=(0.0, 0.99),
+            lr=self.lr,
+            max_epochs=self.max_epochs,
+            batch_size=self.batch_size,
+            train_split=split,
+            callbacks=callbacks,
+            iterator_train__shuffle=True,
+            iterator_train__collate_fn=_Collate(self.augment, self.flip, rng),
+            iterator_valid__collate_fn=_Collate(),
+            classes=np.arange(n_classes),
+            device=self.device,
+            verbose=self.verbose,
+            torch_load_kwargs={"weights_only": True},
+        )
+
+    # ----------------------------------------------------------------- fitting
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y):
+        """Train the network from scratch.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, H, W, 3) or sequence of path
+            RGB images (uint8, uint16 or float on [0, 1]), square, side a power of two.
+        y : array-like of shape (n,)
+            Source labels of any sortable type.
+
+        Returns
+        -------
+        self : CNNAttributor
+        """
+        images = self._images(X, fitting=True)
+        y = np.asarray(y)
+        if y.ndim != 1 or len(y) != len(images):
+            raise ValueError(
+                f"y must hold one label per image: got shape {y.shape} for {len(images)} images."
+            )
+        self.classes_, y_enc = np.unique(y, return_inverse=True)
+        if len(self.classes_) < 2:
+            raise ValueError("CNNAttributor needs at least 2 classes.")
+        self.image_size_ = images.shape[1]
+        seed = check_random_state(self.random_state).randint(2**31 - 1)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            self.net_ = self._build(self.image_size_, len(self.classes_), seed)
+            self.net_.fit(images, y_enc.astype(np.int64))
+        self._set_fingerprints()
+        return self
+
+    def _set_fingerprints(self):
+        weight = self.net_.module_.classifier.weight
+        self.model_fingerprints_ = weight.detach().cpu().numpy().copy()
+
+    # ---------------------------------------------------------------- predicting
+    def predict_proba(self, X):
+        """Softmax class probabilities.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, H, W, 3) or sequence of path
+            RGB images of the training size.
+
+        Returns
+        -------
+        proba : ndarray of float32, shape (n, n_classes)
+        """
+        check_is_fitted(self)
+        return self.net_.predict_proba(self._images(X, fitting=False))
+
+    def predict(self, X):
+        """Most probable source of each image.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, H, W, 3) or sequence of path
+            RGB images of the training size.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n,)
+        """
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+    def transform(self, X):
+        """The 512-d image fingerprints (penultimate activations).
+
+        Parameters
+        ----------
+        X : array-like of shape (n, H, W, 3) or sequence of path
+            RGB images of the training size.
+
+        Returns
+        -------
+        features : ndarray of float32, shape (n, 512)
+        """
+        check_is_fitted(self)
+        images = self._images(X, fitting=False)
+        module = self.net_.module_
+        module.eval()
+        out = []
+        with torch.no_grad():
+            for s in range(0, len(images), self.batch_size):
+                batch = _to_tensor(images[s : s + self.batch_size]).to(self.net_.device)
+                out.append(module.embed(batch).cpu().numpy())
+        return np.concatenate(out).astype(np.float32, copy=False)
+
+    # ----------------------------------------------------------------- save/load
+    def save_params(self, f_params):
+        """Save the trained weights, classes and architecture with ``torch.save``.
+
+        The file holds only tensors, strings and numbers, so :meth:`load_params` reads
+        it with ``torch.load(weights_only=True)`` (no arbitrary code).
+
+        Parameters
+        ----------
+        f_params : str or os.PathLike
+            Destination file.
+        """
+        check_is_fitted(self)
+        classes = self.classes_.tolist()
+        if not all(isinstance(c, (str, int, float)) for c in classes):
+            raise TypeError("only str or numeric class labels can be saved.")
+        torch.save(
+            {
+                "state_dict": self.net_.module_.state_dict(),
+                "classes": classes,
+                "image_size": int(self.image_size_),
+                **{k: getattr(self, k) for k in _ARCH_PARAMS},
+            },
+            f_params,
+        )
+
+    def load_params(self, f_params):
+        """Load weights written by :meth:`save_params` into this estimator.
+
+        The architecture parameters (``variant``, ``switch_resolution``, ``width``) must
+        match the file's. Training parameters are this object's.
+
+        Parameters
+        ----------
+        f_params : str or os.PathLike
+            A file from :meth:`save_params`.
+
+        Returns
+        -------
+        self : CNNAttributor
+        """
+        try:
+            state = torch.load(f_params, map_location=self.device, weights_only=True)
+            arch = {k: state[k] for k in _ARCH_PARAMS}
+            classes, size = state["classes"], int(state["image_size"])
+        except (OSError, KeyError, RuntimeError, TypeError, pickle.UnpicklingError) as exc:
+            raise ValueError(
+                f"{os.fspath(f_params)!r} is not a CNNAttributor checkpoint: {exc}"
+            ) from exc
+        mine = {k: getattr(self, k) for k in _ARCH_PARAMS}
+        if arch != mine:
+            raise ValueError(
+                f"checkpoint architecture {arch} differs from this estimator's {mine}."
+            )
+        self.classes_ = np.array(classes)
+        self.image_size_ = size
+        self.net_ = self._build(size, len(classes), 0).initialize()
+        self.net_.module_.load_state_dict(state["state_dict"])
+        self._set_fingerprints()
+        return self
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.input_tags.three_d_array = True
+        tags.non_deterministic = self.device != "cpu"
+        return tags

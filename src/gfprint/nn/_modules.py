@@ -1,0 +1,127 @@
+"""Torch modules of the Yu et al. (2019) attribution network and its variants."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+__all__ = ["AttributionNet", "channels_at"]
+
+VARIANTS = ("full", "postpool", "predownsample", "predownsample_residual")
+
+
+def channels_at(resolution: int, width: float = 1.0) -> int:
+    """Output channels of the block at ``resolution``: ``min(4096 / r, 512) * width``.
+
+    At 128x128 this gives the widths of Yu et al.: 32, 64, 128, 256, 512, 512 for
+    resolutions 128, 64, 32, 16, 8, 4.
+    """
+    return max(1, int(round(min(4096 // resolution, 512) * width)))
+
+
+def _conv(c_in, c_out):
+    return nn.Conv2d(c_in, c_out, 3, padding=1, padding_mode="reflect", bias=True)
+
+
+def _blur_down(x):
+    """Gaussian 5x5 (binomial) blur with reflected borders, then subsample by 2."""
+    k1 = torch.tensor([1.0, 4.0, 6.0, 4.0, 1.0], dtype=x.dtype, device=x.device) / 16
+    k = (k1[:, None] * k1[None, :]).expand(x.shape[1], 1, 5, 5)
+    return F.conv2d(F.pad(x, (2, 2, 2, 2), mode="reflect"), k, groups=x.shape[1])[:, :, ::2, ::2]
+
+
+class AttributionNet(nn.Module):
+    """Yu et al. attribution network, scaled to the input size.
+
+    Per resolution from the input size down to 8: two 3x3 convolutions (reflect
+    padding, bias, LeakyReLU(0.2), no normalisation) and 2x2 average pooling; at 4x4
+    one more convolution; then flatten, dense 512 + LeakyReLU (the 512-d image
+    fingerprint) and a dense layer to the classes (whose weights are the model
+    fingerprints).
+
+    Parameters
+    ----------
+    image_size : int
+        Input height and width: a power of two, at least 8.
+    n_classes : int
+        Outputs.
+    variant : {"full", "postpool", "predownsample", "predownsample_residual"}
+        ``"postpool"``: convolve only down to ``switch_resolution``, then average-pool
+        to 4x4 (limits the receptive field: patch-size study). ``"predownsample"``:
+        Gaussian-blur and subsample the input to ``switch_resolution`` first (keeps low
+        frequencies). ``"predownsample_residual"``: the input at ``switch_resolution``
+        minus the upsampled blur-downsample of it (keeps the high frequencies of that
+        scale).
+    switch_resolution : int
+        Resolution at which the variant switches (ignored by ``"full"``).
+    width : float
+        Multiplier of every channel width (1.0 = the paper's).
+    """
+
+    def __init__(self, image_size, n_classes, variant="full", switch_resolution=None, width=1.0):
+        super().__init__()
+        if image_size < 8 or 2 ** int(math.log2(image_size)) != image_size:
+            raise ValueError(f"image_size must be a power of two >= 8, got {image_size}.")
+        if variant not in VARIANTS:
+            raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}.")
+        if variant != "full":
+            ok = (
+                switch_resolution is not None
+                and 4 <= switch_resolution <= image_size
+                and (2 ** int(math.log2(switch_resolution)) == switch_resolution)
+            )
+            if not ok:
+                raise ValueError(
+                    f"variant={variant!r} needs switch_resolution, a power of two between 4 "
+                    f"and the image size {image_size}; got {switch_resolution!r}."
+                )
+        self.image_size = image_size
+        self.variant = variant
+        self.switch_resolution = switch_resolution
+        top = image_size if variant in ("full", "postpool") else switch_resolution
+        bottom = switch_resolution if variant == "postpool" else 4
+        self.pre_steps = int(math.log2(image_size // top))
+        layers = []
+        c_in = 3
+        r = top
+        while r > 4 and r >= bottom:
+            c_out = channels_at(r, width)
+            c_mid = c_in if c_in != 3 else max(1, c_out // 2)
+            layers += [
+                _conv(c_in, c_mid),
+                nn.LeakyReLU(0.2),
+                _conv(c_mid, c_out),
+                nn.LeakyReLU(0.2),
+            ]
+            c_in = c_out
+            layers.append(nn.AvgPool2d(2))
+            r //= 2
+        if variant == "postpool" and r > 4:
+            layers.append(nn.AdaptiveAvgPool2d(4))
+        if bottom <= 4:
+            c_out = channels_at(4, width)
+            layers += [_conv(c_in, c_out), nn.LeakyReLU(0.2)]
+            c_in = c_out
+        self.features = nn.Sequential(*layers)
+        self.fingerprint = nn.Sequential(nn.Flatten(), nn.Linear(c_in * 16, 512), nn.LeakyReLU(0.2))
+        self.classifier = nn.Linear(512, n_classes)
+
+    def _prepare(self, x):
+        if self.variant in ("predownsample", "predownsample_residual"):
+            for _ in range(self.pre_steps):
+                x = _blur_down(x)
+            if self.variant == "predownsample_residual":
+                low = F.interpolate(_blur_down(x), scale_factor=2, mode="nearest")
+                x = x - low
+        return x
+
+    def embed(self, x):
+        """The 512-d image fingerprint of each input (``(n, 3, H, W)`` in [-1, 1])."""
+        return self.fingerprint(self.features(self._prepare(x)))
+
+    def forward(self, x):
+        """Class logits."""
+        return self.classifier(self.embed(x))
