@@ -94,3 +94,28 @@ def test_pce_errors(rng):
         pce(a, a, neighborhood=9)
     with pytest.raises(ValueError, match="2-D"):
         pce(a[None], a[None])
+
+
+def test_frechet_distance_closed_form(rng):
+    from gfprint.metrics import frechet_distance
+
+    a = rng.normal(0, 1, (20000, 3))
+    b = rng.normal(2, 3, (20000, 3))
+    # isotropic Gaussians: |d mu|^2 + d * (s_a - s_b)^2 = 12 + 3 * 4 = 24
+    assert frechet_distance(a, b) == pytest.approx(24, rel=0.03)
+    assert frechet_distance(a, a) == pytest.approx(0, abs=1e-6)
+    with pytest.raises(ValueError, match="equal d"):
+        frechet_distance(a, b[:, :2])
+
+
+def test_fd_ratio(rng):
+    from gfprint.metrics import fd_ratio
+
+    same = rng.normal(size=(400, 4))
+    assert fd_ratio(same, np.repeat([0, 1], 200)) < 3  # indistinguishable classes
+    apart = np.concatenate([rng.normal(size=(200, 4)), rng.normal(4, 1, (200, 4))])
+    assert fd_ratio(apart, np.repeat(["a", "b"], 200)) > 50
+    with pytest.raises(ValueError, match="2 classes"):
+        fd_ratio(same, np.zeros(400))
+    with pytest.raises(ValueError, match="at least 4"):
+        fd_ratio(same[:6], [0, 0, 0, 1, 1, 1])
