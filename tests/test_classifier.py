@@ -179,3 +179,26 @@ def test_save_refuses_object_labels(rng, tmp_path):
     clf.classes_ = clf.classes_.astype(object)
     with pytest.raises(TypeError, match="without pickle"):
         clf.save(tmp_path / "f.npz")
+
+
+def test_save_is_checked_and_carries_metadata(rng, tmp_path):
+    R = rng.normal(size=(4, 6, 6))
+    clf = PRNUFingerprintClassifier().fit(R, ["a", "b", "a", "b"])
+    path = tmp_path / "m.npz"
+    clf.save(path, metadata={"extractor": {"levels": 2}})
+    assert PRNUFingerprintClassifier.load_metadata(path) == {"extractor": {"levels": 2}}
+    assert [p.name for p in tmp_path.iterdir()] == ["m.npz"]  # no temporary left
+    with np.load(path, allow_pickle=False) as data:
+        arrays = {k: data[k] for k in data.files}
+    arrays["sums"] = arrays["sums"] * 1.01  # tamper
+    np.savez(tmp_path / "t.npz", **arrays)
+    with pytest.raises(ValueError, match="modified"):
+        PRNUFingerprintClassifier.load(tmp_path / "t.npz")
+    arrays = {k: v for k, v in arrays.items()}
+    arrays["format_version"] = np.int64(99)
+    np.savez(tmp_path / "v.npz", **arrays)
+    with pytest.raises(ValueError, match="format version 99"):
+        PRNUFingerprintClassifier.load(tmp_path / "v.npz")
+    (tmp_path / "cut.npz").write_bytes(path.read_bytes()[:100])
+    with pytest.raises(ValueError, match="not a fingerprint file"):
+        PRNUFingerprintClassifier.load(tmp_path / "cut.npz")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import zipfile
 from numbers import Integral, Real
 
 import numpy as np
@@ -23,7 +25,7 @@ from ..metrics._correlation import pce_all_pairs
 
 __all__ = ["PRNUFingerprintClassifier"]
 
-_FORMAT_VERSION = 1
+_FORMAT_VERSION = 1  # bump when the file layout changes
 
 
 class PRNUFingerprintClassifier(ClassifierMixin, BaseEstimator):
@@ -338,13 +340,19 @@ class PRNUFingerprintClassifier(ClassifierMixin, BaseEstimator):
         return z
 
     # ----------------------------------------------------------------- save/load
-    def save(self, path):
+    def save(self, path, *, metadata=None):
         """Write the fitted fingerprints to an ``.npz`` file (no pickle).
+
+        The file is written atomically (a temporary file renamed into place) and
+        carries a SHA-256 checksum of its content, which :meth:`load` verifies.
 
         Parameters
         ----------
         path : str or os.PathLike
-            Destination file.
+            Destination file (``.npz``).
+        metadata : dict, default=None
+            JSON-serialisable information stored alongside, e.g. the residual
+            extractor's settings; read it back with :meth:`load_metadata`.
         """
         check_is_fitted(self)
         classes = np.asarray(self.classes_)
@@ -354,19 +362,51 @@ class PRNUFingerprintClassifier(ClassifierMixin, BaseEstimator):
                 f"{list(self.classes_)}."
             )
         params = {k: _jsonable(v) for k, v in self.get_params().items()}
-        np.savez(
-            path,
-            format_version=np.int64(_FORMAT_VERSION),
-            params=np.array(json.dumps(params)),
-            classes=classes,
-            n_images_per_class=self.n_images_per_class_,
-            sums=self._sums,
-            image_shape=np.asarray(self.image_shape_, np.int64),
-        )
+        arrays = {
+            "format_version": np.int64(_FORMAT_VERSION),
+            "params": np.array(json.dumps(params)),
+            "metadata": np.array(json.dumps(metadata or {})),
+            "classes": classes,
+            "n_images_per_class": self.n_images_per_class_,
+            "sums": self._sums,
+            "image_shape": np.asarray(self.image_shape_, np.int64),
+        }
+        arrays["checksum"] = np.array(_checksum(arrays))
+        path = os.fspath(path)
+        tmp = f"{path}.tmp-{os.getpid()}.npz"
+        try:
+            np.savez(tmp, **arrays)
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+
+    @staticmethod
+    def _read(path):
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                arrays = {k: data[k] for k in data.files}
+            version = int(arrays["format_version"])
+        except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+            raise ValueError(
+                f"{os.fspath(path)!r} is not a fingerprint file written by "
+                f"PRNUFingerprintClassifier.save: {exc}"
+            ) from exc
+        if version != _FORMAT_VERSION:
+            raise ValueError(
+                f"{os.fspath(path)!r} has format version {version}; this gfprint reads "
+                f"version {_FORMAT_VERSION}."
+            )
+        stored = str(arrays.pop("checksum", ""))
+        if stored != _checksum(arrays):
+            raise ValueError(
+                f"{os.fspath(path)!r} has been modified since it was saved (checksum mismatch)."
+            )
+        return arrays
 
     @classmethod
     def load(cls, path):
-        """Read a classifier written by :meth:`save`.
+        """Read a classifier written by :meth:`save`, verifying its checksum.
 
         Parameters
         ----------
@@ -378,22 +418,10 @@ class PRNUFingerprintClassifier(ClassifierMixin, BaseEstimator):
         clf : PRNUFingerprintClassifier
             Fitted, ready to predict or to continue with ``partial_fit``.
         """
-        try:
-            with np.load(path, allow_pickle=False) as data:
-                version = int(data["format_version"])
-                params = json.loads(str(data["params"]))
-                classes = data["classes"]
-                counts = data["n_images_per_class"]
-                sums = data["sums"]
-                shape = tuple(int(s) for s in data["image_shape"])
-        except (OSError, KeyError, ValueError) as exc:
-            raise ValueError(
-                f"{os.fspath(path)!r} is not a fingerprint file written by "
-                f"PRNUFingerprintClassifier.save: {exc}"
-            ) from exc
-        if version != _FORMAT_VERSION:
-            raise ValueError(f"{os.fspath(path)!r} has unsupported format version {version}.")
-        clf = cls(**params)
+        data = cls._read(path)
+        classes, counts, sums = data["classes"], data["n_images_per_class"], data["sums"]
+        shape = tuple(int(s) for s in data["image_shape"])
+        clf = cls(**json.loads(str(data["params"])))
         clf._init_state(classes, shape)
         clf.n_images_per_class_ = counts.astype(np.int64)
         clf._sums = sums.astype(np.float64)
@@ -402,6 +430,21 @@ class PRNUFingerprintClassifier(ClassifierMixin, BaseEstimator):
             np.float32
         )
         return clf
+
+    @classmethod
+    def load_metadata(cls, path) -> dict:
+        """The ``metadata`` dict stored by :meth:`save` (checksum verified).
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            An ``.npz`` file from :meth:`save`.
+
+        Returns
+        -------
+        metadata : dict
+        """
+        return json.loads(str(cls._read(path)["metadata"]))
 
     # ------------------------------------------------------------------- helpers
     def _resolved_unknown_label(self, classes):
@@ -463,6 +506,16 @@ class PRNUFingerprintClassifier(ClassifierMixin, BaseEstimator):
 
 def _ndim(X):
     return X.ndim if hasattr(X, "ndim") else np.asarray(X, dtype=object).ndim
+
+
+def _checksum(arrays) -> str:
+    """SHA-256 over the names, dtypes, shapes and bytes of the arrays, in name order."""
+    digest = hashlib.sha256()
+    for key in sorted(arrays):
+        arr = np.ascontiguousarray(arrays[key])
+        digest.update(f"{key}|{arr.dtype.str}|{arr.shape}|".encode())
+        digest.update(arr.tobytes())
+    return digest.hexdigest()
 
 
 def _jsonable(value):
