@@ -384,7 +384,8 @@ class PRNUFingerprintClassifier(ClassifierMixin, BaseEstimator):
     @staticmethod
     def _read(path):
         try:
-            with np.load(path, allow_pickle=False) as data:
+            # Our own file handle: np.load leaks its handle when the zip is corrupt.
+            with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as data:
                 arrays = {k: data[k] for k in data.files}
             version = int(arrays["format_version"])
         except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile) as exc:
