@@ -56,6 +56,17 @@ def test_variants_shapes(variant, res):
         AttributionNet(32, 3, variant, None)
 
 
+def test_other_sizes_end_with_adaptive_pooling():
+    net = AttributionNet(24, 3, width=0.1)
+    assert isinstance(net.features[-1], torch.nn.AdaptiveAvgPool2d)
+    assert net(torch.zeros(2, 3, 24, 24)).shape == (2, 3)
+    assert not any(
+        isinstance(m, torch.nn.AdaptiveAvgPool2d) for m in AttributionNet(32, 3).features
+    )
+    with pytest.raises(ValueError, match="power of two"):
+        AttributionNet(24, 3, "postpool", 8)
+
+
 def test_predownsample_sees_only_low_frequencies():
     net = AttributionNet(32, 2, "predownsample", 8, width=0.1)
     x = torch.zeros(1, 3, 32, 32)
@@ -132,8 +143,8 @@ def test_bad_input(toy):
     cnn = CNNAttributor(width=0.05, max_epochs=1)
     with pytest.raises(ValueError, match="RGB"):
         cnn.fit(X[..., 0], y)
-    with pytest.raises(ValueError, match="power of two"):
-        cnn.fit(X[:, :12, :12], y)
+    with pytest.raises(ValueError, match="square images of at least 8x8"):
+        cnn.fit(X[:, :12, :10], y)
     with pytest.raises(ValueError, match="NaN"):
         cnn.fit(np.full((4, 16, 16, 3), np.nan), [0, 1, 0, 1])
     with pytest.raises(ValueError, match="mixed image sizes"):

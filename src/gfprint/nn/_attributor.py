@@ -174,10 +174,10 @@ class CNNAttributor(ClassifierMixin, TransformerMixin, BaseEstimator):
             )
         h, w = images.height, images.width
         if fitting:
-            if h != w or h < 8 or h & (h - 1):
+            if h != w or h < 8:
                 raise ValueError(
-                    f"CNNAttributor needs square images whose side is a power of two >= 8; "
-                    f"got {h}x{w}. Crop or resize them first."
+                    f"CNNAttributor needs square images of at least 8x8 pixels; got {h}x{w}. "
+                    "Crop or resize them first."
                 )
         elif (h, w) != (self.image_size_, self.image_size_):
             raise ValueError(
@@ -232,7 +232,7 @@ class CNNAttributor(ClassifierMixin, TransformerMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n, H, W, 3) or sequence of path
-            RGB images (uint8, uint16 or float on [0, 1]), square, side a power of two.
+            RGB images (uint8, uint16 or float on [0, 1]), square, at least 8x8.
         y : array-like of shape (n,)
             Source labels of any sortable type.
 

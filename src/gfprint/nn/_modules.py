@@ -22,6 +22,10 @@ def channels_at(resolution: int, width: float = 1.0) -> int:
     return max(1, int(round(min(4096 // resolution, 512) * width)))
 
 
+def _is_pow2(n):
+    return n >= 1 and n & (n - 1) == 0
+
+
 def _conv(c_in, c_out):
     return nn.Conv2d(c_in, c_out, 3, padding=1, padding_mode="reflect", bias=True)
 
@@ -45,7 +49,10 @@ class AttributionNet(nn.Module):
     Parameters
     ----------
     image_size : int
-        Input height and width: a power of two, at least 8.
+        Input height and width, at least 8. With a power of two the last block is
+        4x4 as in the paper; other sizes (e.g. 24 after cropping) end with an
+        adaptive average pooling to 4x4. The non-``"full"`` variants need a power of
+        two.
     n_classes : int
         Outputs.
     variant : {"full", "postpool", "predownsample", "predownsample_residual"}
@@ -63,15 +70,18 @@ class AttributionNet(nn.Module):
 
     def __init__(self, image_size, n_classes, variant="full", switch_resolution=None, width=1.0):
         super().__init__()
-        if image_size < 8 or 2 ** int(math.log2(image_size)) != image_size:
-            raise ValueError(f"image_size must be a power of two >= 8, got {image_size}.")
         if variant not in VARIANTS:
             raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}.")
+        if image_size < 8 or (variant != "full" and not _is_pow2(image_size)):
+            raise ValueError(
+                f"image_size must be at least 8 (and a power of two for variant "
+                f"{variant!r}), got {image_size}."
+            )
         if variant != "full":
             ok = (
                 switch_resolution is not None
                 and 4 <= switch_resolution <= image_size
-                and (2 ** int(math.log2(switch_resolution)) == switch_resolution)
+                and _is_pow2(switch_resolution)
             )
             if not ok:
                 raise ValueError(
@@ -87,7 +97,7 @@ class AttributionNet(nn.Module):
         layers = []
         c_in = 3
         r = top
-        while r > 4 and r >= bottom:
+        while r >= 8 and r >= bottom:
             c_out = channels_at(r, width)
             c_mid = c_in if c_in != 3 else max(1, c_out // 2)
             layers += [
@@ -99,12 +109,12 @@ class AttributionNet(nn.Module):
             c_in = c_out
             layers.append(nn.AvgPool2d(2))
             r //= 2
-        if variant == "postpool" and r > 4:
-            layers.append(nn.AdaptiveAvgPool2d(4))
         if bottom <= 4:
             c_out = channels_at(4, width)
             layers += [_conv(c_in, c_out), nn.LeakyReLU(0.2)]
             c_in = c_out
+        if r != 4:  # postpool, or a side that is not a power of two (e.g. 24 -> 6)
+            layers.append(nn.AdaptiveAvgPool2d(4))
         self.features = nn.Sequential(*layers)
         self.fingerprint = nn.Sequential(nn.Flatten(), nn.Linear(c_in * 16, 512), nn.LeakyReLU(0.2))
         self.classifier = nn.Linear(512, n_classes)
