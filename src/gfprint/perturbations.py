@@ -11,16 +11,15 @@ call, ``None`` fresh ones. Training code that needs fresh draws per batch calls
 
 from __future__ import annotations
 
-import io
 from numbers import Integral, Real
 
 import numpy as np
-from PIL import Image
 from scipy import ndimage
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval
 
+from ._image import jpeg, resize_bilinear
 from ._validation import check_images
 
 __all__ = [
@@ -32,6 +31,7 @@ __all__ = [
     "RandomPerturbation",
     "Relighting",
     "Resize",
+    "jpeg",
 ]
 
 
@@ -239,14 +239,6 @@ class GaussianBlur(Perturbation):
         return _to_uint8(x)
 
 
-def _resize(image, height, width):
-    """Bilinear resize of a ``(H, W, C)`` uint8 image with Pillow."""
-    mode = "L" if image.shape[2] == 1 else "RGB"
-    pil = Image.fromarray(image[..., 0] if mode == "L" else image, mode=mode)
-    out = np.asarray(pil.resize((width, height), Image.Resampling.BILINEAR))
-    return out[..., None] if mode == "L" else out
-
-
 class RandomCrop(Perturbation):
     """Crop a random window and (by default) resize it back to the original size.
 
@@ -298,7 +290,7 @@ class RandomCrop(Perturbation):
         y = rng.randint(0, h - ch + 1)
         x = rng.randint(0, w - cw + 1)
         crop = image[y : y + ch, x : x + cw]
-        return _resize(crop, h, w) if self.resize else crop.copy()
+        return resize_bilinear(crop, h, w) if self.resize else crop.copy()
 
 
 class JPEGCompression(Perturbation):
@@ -338,26 +330,6 @@ class JPEGCompression(Perturbation):
         low, high = self._bounds()
         quality = int(rng.randint(low, high + 1))
         return jpeg(image, quality)
-
-
-def jpeg(image: np.ndarray, quality: int) -> np.ndarray:
-    """Encode ``(H, W, C)`` uint8 as JPEG at ``quality`` with Pillow and decode it.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from gfprint.perturbations import jpeg
-    >>> jpeg(np.full((8, 8, 3), 100, np.uint8), 75).shape
-    (8, 8, 3)
-    """
-    grey = image.shape[2] == 1
-    pil = Image.fromarray(image[..., 0] if grey else image, mode="L" if grey else "RGB")
-    buf = io.BytesIO()
-    pil.save(buf, format="JPEG", quality=quality)
-    buf.seek(0)
-    with Image.open(buf) as decoded:
-        out = np.asarray(decoded.convert("L" if grey else "RGB"))
-    return out[..., None] if grey else out
 
 
 class Relighting(Perturbation):
@@ -452,7 +424,9 @@ class Resize(Perturbation):
 
     def _perturb_one(self, image, rng):
         h, w = image.shape[:2]
-        return _resize(image, max(1, round(h * self.scale)), max(1, round(w * self.scale)))
+        return resize_bilinear(
+            image, max(1, round(h * self.scale)), max(1, round(w * self.scale))
+        )
 
 
 class RandomPerturbation(Perturbation):
