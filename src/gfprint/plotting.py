@@ -1,0 +1,164 @@
+"""Figures of the papers: fingerprints and spectra, correlation histograms, ROC, confusion.
+
+matplotlib is imported when a function is called (``pip install gfprint[plot]``).
+Every function draws into a new figure and returns it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = [
+    "plot_confusion_matrix",
+    "plot_correlation_histograms",
+    "plot_fingerprints",
+    "plot_roc",
+]
+
+
+def _pyplot():
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg", force=False)
+        import matplotlib.pyplot as plt
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            "gfprint.plotting needs matplotlib: pip install 'gfprint[plot]'"
+        ) from exc
+    return plt
+
+
+def plot_fingerprints(fingerprints, names, *, amplify=3.0):
+    """Fingerprints (contrast-stretched) above the log-magnitude of their 2-D spectra.
+
+    Parameters
+    ----------
+    fingerprints : array-like of shape (k, H, W)
+        Fingerprints, e.g. ``PRNUFingerprintClassifier.fingerprints_``.
+    names : sequence of str
+        One title per fingerprint.
+    amplify : float, default=3.0
+        Displayed range is +-``amplify`` standard deviations.
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+    """
+    plt = _pyplot()
+    fps = np.asarray(fingerprints, dtype=np.float64)
+    k = len(fps)
+    fig, axes = plt.subplots(2, k, figsize=(2.2 * k, 4.6), squeeze=False)
+    for i, (fp, name) in enumerate(zip(fps, names)):
+        s = fp.std() or 1.0
+        axes[0, i].imshow(fp, cmap="gray", vmin=-amplify * s, vmax=amplify * s)
+        axes[0, i].set_title(str(name), fontsize=8)
+        spectrum = np.log1p(np.abs(np.fft.fftshift(np.fft.fft2(fp - fp.mean()))))
+        axes[1, i].imshow(spectrum, cmap="viridis")
+        for ax in axes[:, i]:
+            ax.set_xticks([])
+            ax.set_yticks([])
+    axes[0, 0].set_ylabel("fingerprint")
+    axes[1, 0].set_ylabel("|DFT| (log)")
+    fig.tight_layout()
+    return fig
+
+
+def plot_correlation_histograms(same, cross, *, threshold=None, bins=50, label="NCC"):
+    """Histograms of same-source and cross-source correlations (Marra et al., Fig. 5).
+
+    Parameters
+    ----------
+    same, cross : array-like of float
+        Correlations of residuals with their own source's fingerprint, and with other
+        sources' fingerprints.
+    threshold : float, default=None
+        Drawn as a vertical line when given.
+    bins : int, default=50
+        Histogram bins.
+    label : str, default="NCC"
+        Name of the similarity on the x axis.
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+    """
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(5, 3.2))
+    values = np.concatenate([np.ravel(same), np.ravel(cross)])
+    edges = np.histogram_bin_edges(values, bins=bins)
+    ax.hist(np.ravel(cross), bins=edges, alpha=0.6, density=True, label="other source")
+    ax.hist(np.ravel(same), bins=edges, alpha=0.6, density=True, label="same source")
+    if threshold is not None:
+        ax.axvline(threshold, color="k", linestyle="--", label=f"threshold {threshold:.4g}")
+    ax.set_xlabel(label)
+    ax.set_ylabel("density")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_roc(y_true, score, *, pos_label=1, name=None):
+    """ROC curve with its AUC in the legend.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n,)
+        Binary labels.
+    score : array-like of shape (n,)
+        Higher means more likely ``pos_label``.
+    pos_label : label, default=1
+        The positive class.
+    name : str, default=None
+        Legend entry.
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+    """
+    from sklearn.metrics import roc_auc_score, roc_curve
+
+    plt = _pyplot()
+    fpr, tpr, _ = roc_curve(y_true, score, pos_label=pos_label)
+    auc = roc_auc_score(np.asarray(y_true) == pos_label, score)
+    fig, ax = plt.subplots(figsize=(3.8, 3.6))
+    ax.plot(fpr, tpr, label=f"{name or 'score'} (AUC {auc:.3f})")
+    ax.plot([0, 1], [0, 1], color="0.7", linestyle=":")
+    ax.set_xlabel("false positive rate")
+    ax.set_ylabel("true positive rate")
+    ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+def plot_confusion_matrix(y_true, y_pred, labels):
+    """Row-normalised confusion matrix with counts.
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like of shape (n,)
+        True and predicted labels.
+    labels : sequence
+        Label order of the rows and columns.
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+    """
+    from sklearn.metrics import confusion_matrix
+
+    plt = _pyplot()
+    cm = confusion_matrix(y_true, y_pred, labels=labels)
+    rates = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
+    fig, ax = plt.subplots(figsize=(1 + 0.7 * len(labels), 0.8 + 0.6 * len(labels)))
+    ax.imshow(rates, cmap="Blues", vmin=0, vmax=1)
+    for i in range(len(labels)):
+        for j in range(len(labels)):
+            ax.text(j, i, cm[i, j], ha="center", va="center", fontsize=7,
+                    color="white" if rates[i, j] > 0.5 else "black")
+    ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right", fontsize=7)
+    ax.set_yticks(range(len(labels)), labels, fontsize=7)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    fig.tight_layout()
+    return fig
