@@ -66,6 +66,12 @@ class AttributionNet(nn.Module):
         Resolution at which the variant switches (ignored by ``"full"``).
     width : float
         Multiplier of every channel width (1.0 = the paper's).
+
+    Notes
+    -----
+    Weights start from He's normal initialisation for LeakyReLU(0.2), biases at zero.
+    The authors' code (built on progressive GANs) rescales weights by He's constant
+    at run time (equalised learning rate); that run-time scaling is not implemented.
     """
 
     def __init__(self, image_size, n_classes, variant="full", switch_resolution=None, width=1.0):
@@ -118,6 +124,13 @@ class AttributionNet(nn.Module):
         self.features = nn.Sequential(*layers)
         self.fingerprint = nn.Sequential(nn.Flatten(), nn.Linear(c_in * 16, 512), nn.LeakyReLU(0.2))
         self.classifier = nn.Linear(512, n_classes)
+        for module in self.modules():
+            if isinstance(module, (nn.Conv2d, nn.Linear)):
+                # He initialisation for LeakyReLU(0.2): the authors' ProGAN-based code
+                # scales weights by He's constant; torch's default init starts the
+                # deep, normalisation-free stack on a long loss plateau.
+                nn.init.kaiming_normal_(module.weight, a=0.2, nonlinearity="leaky_relu")
+                nn.init.zeros_(module.bias)
 
     def _prepare(self, x):
         if self.variant in ("predownsample", "predownsample_residual"):
