@@ -119,3 +119,19 @@ def test_fd_ratio(rng):
         fd_ratio(same, np.zeros(400))
     with pytest.raises(ValueError, match="at least 4"):
         fd_ratio(same[:6], [0, 0, 0, 1, 1, 1])
+
+
+def test_frechet_distance_matches_sqrtm_both_regimes(rng):
+    from scipy import linalg
+
+    from gfprint.metrics import frechet_distance
+
+    def slow(a, b):
+        sa, sb = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+        mu = a.mean(0) - b.mean(0)
+        return mu @ mu + np.trace(sa + sb - 2 * np.real(linalg.sqrtm(sa @ sb)))
+
+    for n_a, n_b, d in ((50, 40, 8), (12, 15, 30)):  # n > d, and n < d (rank-deficient)
+        a = rng.normal(size=(n_a, d)) @ rng.normal(size=(d, d))
+        b = rng.normal(1, 2, size=(n_b, d))
+        assert frechet_distance(a, b) == pytest.approx(slow(a, b), rel=1e-6)

@@ -13,7 +13,10 @@ def frechet_distance(a, b) -> float:
     """Fréchet distance between Gaussians fitted to two sets of feature vectors.
 
     ``||mu_a - mu_b||**2 + Tr(S_a + S_b - 2 (S_a S_b)**0.5)`` with sample means and
-    covariances (``ddof=1``), as in the FID of Heusel et al. (2017).
+    covariances (``ddof=1``), as in the FID of Heusel et al. (2017). The trace of the
+    matrix square root is computed exactly from eigenvalues in the smaller of the
+    feature dimension and the sample size, so 3072-d pixels or 512-d CNN features
+    with a few hundred vectors cost milliseconds, not a ``sqrtm``.
 
     Parameters
     ----------
@@ -42,11 +45,27 @@ def frechet_distance(a, b) -> float:
     if not (np.isfinite(a).all() and np.isfinite(b).all()):
         raise ValueError("features contain NaN or infinity.")
     mu = a.mean(axis=0) - b.mean(axis=0)
-    sa = np.atleast_2d(np.cov(a, rowvar=False))
-    sb = np.atleast_2d(np.cov(b, rowvar=False))
-    root = linalg.sqrtm(sa @ sb)
-    root = np.real(root)  # tiny imaginary parts are numerical noise
-    return float(max(mu @ mu + np.trace(sa + sb - 2.0 * root), 0.0))
+    xa = (a - a.mean(axis=0)) / np.sqrt(len(a) - 1)  # S_a = xa.T @ xa
+    xb = (b - b.mean(axis=0)) / np.sqrt(len(b) - 1)
+    return float(max(mu @ mu + (xa**2).sum() + (xb**2).sum() - 2.0 * _trace_sqrt(xa, xb), 0.0))
+
+
+def _trace_sqrt(xa, xb) -> float:
+    """``Tr((S_a S_b)**0.5)`` for ``S = x.T @ x``, exactly, in the smaller dimension.
+
+    The eigenvalues of ``S_a S_b`` are real and non-negative; its non-zero ones are
+    those of ``M M.T`` with ``M = xa @ xb.T`` (``n_a x n_b``) and of
+    ``S_a**0.5 S_b S_a**0.5`` (``d x d``): whichever is smaller is diagonalised.
+    """
+    n, d = min(len(xa), len(xb)), xa.shape[1]
+    if n < d:
+        m = xa @ xb.T
+        eig = linalg.eigvalsh(m @ m.T) if len(xa) <= len(xb) else linalg.eigvalsh(m.T @ m)
+    else:
+        w, v = linalg.eigh(xa.T @ xa)
+        root = (v * np.sqrt(np.clip(w, 0, None))) @ v.T
+        eig = linalg.eigvalsh(root @ (xb.T @ xb) @ root)
+    return float(np.sqrt(np.clip(eig, 0, None)).sum())
 
 
 def fd_ratio(features, y, *, random_state=0) -> float:
