@@ -50,11 +50,11 @@ def prnu(train_x, train_y, test_x, test_y):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--width", type=float, default=0.25)
+    parser.add_argument("--width", type=float, default=0.1)
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
     args = parser.parse_args()
     torch.set_num_threads(2)
-    n_train, n_test, epochs = (60, 40, 2) if args.quick else (400, 200, 15)
+    n_train, n_test, epochs = (60, 40, 2) if args.quick else (400, 200, 30)
     params = dict(width=args.width, max_epochs=epochs, batch_size=64, random_state=0)
     train = load_gan_zoo(n_per_source=n_train, random_state=0)
     test = load_gan_zoo(n_per_source=n_test, random_state=1)

@@ -69,7 +69,7 @@ class PRNUFingerprintClassifier(ClassifierMixin, BaseEstimator):
         Sorted class labels.
     fingerprint_classes_ : ndarray
         The classes that have a fingerprint (all but ``null_class``).
-    fingerprints_ : ndarray of float32, shape (n_fingerprints, *image_shape_)
+    fingerprints_ : ndarray of float32, shape ``(n_fingerprints, *image_shape_)``
         Mean residual of each class in ``fingerprint_classes_``.
     n_images_per_class_ : ndarray of int64, shape (n_classes,)
         Residuals seen per class.
@@ -246,7 +246,7 @@ class PRNUFingerprintClassifier(ClassifierMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n, *image_shape_)
+        X : array-like of shape ``(n, *image_shape_)``
             Noise residuals.
 
         Returns
@@ -282,7 +282,7 @@ class PRNUFingerprintClassifier(ClassifierMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n, *image_shape_)
+        X : array-like of shape ``(n, *image_shape_)``
             Noise residuals.
 
         Returns
@@ -302,7 +302,7 @@ class PRNUFingerprintClassifier(ClassifierMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n, *image_shape_)
+        X : array-like of shape ``(n, *image_shape_)``
             Noise residuals.
 
         Returns
@@ -326,7 +326,7 @@ class PRNUFingerprintClassifier(ClassifierMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n, *image_shape_)
+        X : array-like of shape ``(n, *image_shape_)``
             Noise residuals.
 
         Returns
