@@ -122,9 +122,12 @@ def load_gan_zoo(
         ``"clean"`` none; ``"jpeg"`` JPEG compression at quality 75; ``"crop"`` a random
         24x24 crop (no resizing), which breaks the alignment that fingerprint
         correlation relies on; ``"crop+jpeg"`` both. PRNU-style attribution is strong
-        on ``"clean"`` and degrades with cropping and compression; learned classifiers
-        suffer less (Yu et al. 2019). ``gfprint demo`` prints the accuracies measured at
-        each level.
+        on ``"clean"`` and collapses with cropping; learned classifiers suffer less (Yu
+        et al. 2019). Measured by ``gfprint demo`` (7 sources, 400 images each, trained
+        on 2240, tested on 560; chance 0.14): ``"clean"`` PRNU 0.887, kNN on pixels
+        0.936, Eigenface 0.936, CNN 0.898; ``"crop+jpeg"`` PRNU 0.163, kNN 0.632,
+        Eigenface 0.630, CNN 0.827. The held-out real patches are mostly smooth sky
+        and background, so scene content alone separates much of ``"real"``.
     random_state : int, default=0
         Seed of the latent codes, the real patches and the crop offsets: the same
         seed gives the same images.
