@@ -1,7 +1,14 @@
 import numpy as np
 import pytest
 
-from gfprint.metrics import crosscorr_2d, ncc, normalize, pce
+from gfprint.metrics import (
+    correlation_matrix,
+    crosscorr_2d,
+    fingerprint_energy_curve,
+    ncc,
+    normalize,
+    pce,
+)
 
 
 def test_ncc_against_numpy(rng):
@@ -135,3 +142,70 @@ def test_frechet_distance_matches_sqrtm_both_regimes(rng):
         a = rng.normal(size=(n_a, d)) @ rng.normal(size=(d, d))
         b = rng.normal(1, 2, size=(n_b, d))
         assert frechet_distance(a, b) == pytest.approx(slow(a, b), rel=1e-6)
+
+
+def test_correlation_matrix_is_mean_ncc_per_source(rng):
+    residuals = rng.normal(size=(9, 8, 8))
+    fps = rng.normal(size=(2, 8, 8))
+    y = np.array(["b", "a", "c", "a", "b", "c", "c", "a", "b"])
+    scores = np.array([[_ncc_ref(r, f) for f in fps] for r in residuals])
+    m = correlation_matrix(residuals, y, fps)
+    expected = [scores[y == s].mean(axis=0) for s in ("a", "b", "c")]
+    np.testing.assert_allclose(m, expected, atol=1e-6)
+    np.testing.assert_allclose(
+        correlation_matrix(residuals, y, fps, labels=["c", "a"]),
+        [expected[2], expected[0]],
+        atol=1e-6,
+    )
+    with pytest.raises(ValueError, match=r"labels \['z'\] have no residuals"):
+        correlation_matrix(residuals, y, fps, labels=["a", "z"])
+    with pytest.raises(ValueError, match="one label per residual"):
+        correlation_matrix(residuals, y[:-1], fps)
+    with pytest.raises(ValueError, match="trailing shape|shape"):
+        correlation_matrix(residuals, y, rng.normal(size=(2, 4, 4)))
+
+
+def _ncc_ref(a, b):
+    a = a.ravel() - a.mean()
+    b = b.ravel() - b.mean()
+    return a @ b / np.sqrt((a @ a) * (b @ b))
+
+
+def test_fingerprint_energy_curve_measures_and_fits(rng):
+    residuals = rng.normal(size=(40, 6, 6)).astype(np.float32)
+    curve = fingerprint_energy_curve(residuals, n_values=[1, 3, 40, 10])
+    for n, e in zip(curve.n_values, curve.energy):
+        mean = residuals[:n].astype(np.float64).mean(axis=0)
+        assert e == pytest.approx(np.mean(mean**2), rel=1e-12)
+    assert curve.n_values.tolist() == [1, 3, 40, 10]  # the order asked for is kept
+    # Energies that follow the model exactly are fitted exactly.
+    pattern = rng.normal(size=(16, 16))
+    noise = rng.normal(size=(64, 16, 16))
+    noise -= noise.mean(axis=0)  # a zero-mean set of disturbances...
+    exact = pattern + noise
+    curve = fingerprint_energy_curve(exact, n_values=[64])
+    assert curve.energy[0] == pytest.approx(np.mean(pattern**2))
+    default = fingerprint_energy_curve(exact)
+    assert default.n_values.tolist() == [1, 2, 4, 8, 16, 32, 64]
+    np.testing.assert_allclose(default.fitted, default.e_inf + default.e_0 / default.n_values)
+
+
+def test_fingerprint_energy_curve_recovers_pattern_energy(rng):
+    pattern = 2.0 * rng.normal(size=(48, 48))  # energy about 4
+    residuals = pattern + 5.0 * rng.normal(size=(512, 48, 48))  # disturbance energy 25
+    curve = fingerprint_energy_curve(residuals)
+    assert curve.e_inf == pytest.approx(np.mean(pattern**2), rel=0.05)
+    assert curve.e_0 == pytest.approx(25.0, rel=0.05)
+
+
+def test_fingerprint_energy_curve_errors(rng):
+    with pytest.raises(ValueError, match=r"integers in \[1, 4\]"):
+        fingerprint_energy_curve(rng.normal(size=(4, 3, 3)), n_values=[0, 2])
+    with pytest.raises(ValueError, match=r"integers in \[1, 4\]"):
+        fingerprint_energy_curve(rng.normal(size=(4, 3, 3)), n_values=[5])
+    with pytest.raises(ValueError, match="non-empty stack"):
+        fingerprint_energy_curve(np.zeros(5))
+    bad = rng.normal(size=(4, 3, 3))
+    bad[2, 0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        fingerprint_energy_curve(bad)
