@@ -1,4 +1,7 @@
 import json
+import subprocess
+import sys
+from importlib.metadata import entry_points
 
 import numpy as np
 import pytest
@@ -6,6 +9,7 @@ from PIL import Image
 
 from gfprint.cli import main
 from gfprint.datasets import make_camera_images
+from gfprint.fingerprints._classifier import _checksum
 
 
 @pytest.fixture(scope="module")
@@ -58,6 +62,8 @@ def test_fit_attribute_evaluate(folders, tmp_path, capsys):
         (["attribute", "{model}", "{tmp}/small.png"], "smaller than the model"),
         (["attribute", "{model}", "{tmp}/broken.png"], "broken.png"),
         (["attribute", "{tmp}/tampered.npz", "{root}/big.png"], "modified"),
+        (["attribute", "{tmp}/future.npz", "{root}/big.png"], "format version 99"),
+        (["evaluate", "{model}", "{tmp}/nowhere"], "nowhere"),
     ],
 )
 def test_errors_are_one_line(folders, tmp_path, capsys, argv, message):
@@ -67,8 +73,11 @@ def test_errors_are_one_line(folders, tmp_path, capsys, argv, message):
     (tmp_path / "broken.png").write_bytes((folders / "big.png").read_bytes()[:300])
     with np.load(model, allow_pickle=False) as data:
         arrays = {k: data[k] for k in data.files}
-    arrays["sums"] = arrays["sums"] + 1
-    np.savez(tmp_path / "tampered.npz", **arrays)
+    np.savez(tmp_path / "tampered.npz", **{**arrays, "sums": arrays["sums"] + 1})
+    # A well-formed file of another format version (its checksum is valid).
+    future = {k: v for k, v in arrays.items() if k != "checksum"}
+    future["format_version"] = np.int64(99)
+    np.savez(tmp_path / "future.npz", checksum=np.array(_checksum(future)), **future)
     capsys.readouterr()
     args = [a.format(root=folders, tmp=tmp_path, model=model) for a in argv]
     code, out, err = run(capsys, *args)
@@ -87,3 +96,21 @@ def test_fit_refuses_mixed_sizes_unless_cropped(tmp_path, capsys):
     assert code == 2 and "--size" in err and not (tmp_path / "m.npz").exists()
     code, _, _ = run(capsys, "fit", tmp_path / "root", "-o", tmp_path / "m.npz", "--size", "120")
     assert code == 0 and (tmp_path / "m.npz").exists()
+
+
+def test_console_script_in_a_pipe(folders, tmp_path):
+    """The installed entry point, run as a process with its output piped."""
+    (script,) = entry_points(group="console_scripts", name="gfprint")
+    assert script.value == "gfprint.cli:main"
+    command = [sys.executable, "-c", "import sys; from gfprint.cli import main; sys.exit(main())"]
+    model = tmp_path / "m.npz"
+    done = subprocess.run(
+        [*command, "fit", folders / "train", "-o", model], capture_output=True, text=True
+    )
+    # Piped stderr is not a terminal: no progress bar, only the summary on stdout.
+    assert done.returncode == 0 and done.stderr == "" and "Saved 3" in done.stdout
+    done = subprocess.run(
+        [*command, "attribute", model, tmp_path / "absent.png"], capture_output=True, text=True
+    )
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.count("\n") == 1 and "absent.png" in done.stderr

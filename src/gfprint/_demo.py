@@ -43,16 +43,24 @@ def _oof_decision(estimator, X, y, cv):
     return out
 
 
-def _residuals(images, n_jobs):
+def _progress(total, desc, verbose):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, unit="fit", disable=not verbose)
+
+
+def _residuals(images, n_jobs, verbose):
     from . import ResidualExtractor
     from .residuals import max_wavelet_levels
 
     levels = min(4, max_wavelet_levels(images.shape[1:3]))
-    ext = ResidualExtractor(levels=levels, n_jobs=n_jobs, verbose=True)
+    ext = ResidualExtractor(levels=levels, n_jobs=n_jobs, verbose=verbose)
     return ext.transform(images), levels
 
 
-def run(*, quick=False, n_jobs=None, seed=0, out_dir="gfprint-demo", echo=print) -> dict:
+def run(
+    *, quick=False, n_jobs=None, seed=0, out_dir="gfprint-demo", verbose=True, echo=print
+) -> dict:
     """Run the demo and return its headline numbers.
 
     Parameters
@@ -65,6 +73,8 @@ def run(*, quick=False, n_jobs=None, seed=0, out_dir="gfprint-demo", echo=print)
         Seed of the zoo sampling and of the folds.
     out_dir : str or path, default="gfprint-demo"
         Where the plots go (when matplotlib is installed).
+    verbose : bool, default=True
+        Progress bars (on standard error) for residual extraction and training.
     echo : callable, default=print
         Receives every line of the report.
 
@@ -92,7 +102,7 @@ def run(*, quick=False, n_jobs=None, seed=0, out_dir="gfprint-demo", echo=print)
         f"{n} images of {zoo.images.shape[1]}x{zoo.images.shape[2]} per source, "
         f"{folds}-fold cross-validation."
     )
-    R, levels = _residuals(zoo.images, n_jobs)
+    R, levels = _residuals(zoo.images, n_jobs, verbose)
     y = zoo.target
     echo(
         f"Residuals: db4 wavelet denoiser, {levels} levels (the most a "
@@ -145,16 +155,20 @@ def run(*, quick=False, n_jobs=None, seed=0, out_dir="gfprint-demo", echo=print)
         "CNN (Yu et al.)": (CNNAttributor(**cnn_params), False),
     }
     table = {}
+    progress = _progress(2 * len(methods), "baselines", verbose)
     for difficulty in ("clean", "crop+jpeg"):
         data = zoo
         if difficulty != "clean":
             data = load_gan_zoo(n_per_source=n, difficulty=difficulty, random_state=seed)
-        res = R if difficulty == "clean" else _residuals(data.images, n_jobs)[0]
+        res = R if difficulty == "clean" else _residuals(data.images, n_jobs, verbose)[0]
         table[difficulty] = {}
         for name, (estimator, on_residuals) in methods.items():
+            progress.set_postfix_str(f"{difficulty}: {name}")
             X = res if on_residuals else data.images
             fitted = clone(estimator).fit(X[train], data.target[train])
             table[difficulty][name] = float(fitted.score(X[test], data.target[test]))
+            progress.update()
+    progress.close()
     results["table"] = table
     echo(
         f"\n[3] Attribution accuracy ({len(classes)} classes incl. real; trained on "

@@ -258,7 +258,8 @@ def cmd_demo(args) -> int:
     """``gfprint demo``: the built-in GAN zoo study."""
     from ._demo import run
 
-    run(quick=args.quick, n_jobs=args.jobs, seed=args.seed, out_dir=args.out)
+    verbose = not args.quiet and sys.stderr.isatty()
+    run(quick=args.quick, n_jobs=args.jobs, seed=args.seed, out_dir=args.out, verbose=verbose)
     return 0
 
 
