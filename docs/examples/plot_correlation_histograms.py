@@ -27,6 +27,7 @@ from sklearn.model_selection import train_test_split
 
 from gfprint import PRNUFingerprintClassifier, ResidualExtractor
 from gfprint.datasets import load_gan_zoo
+from gfprint.metrics import correlation_matrix
 from gfprint.plotting import plot_correlation_histograms
 
 zoo = load_gan_zoo(n_per_source=300, random_state=0)
@@ -61,8 +62,10 @@ print(
 #
 # Average correlation, source by source
 # -------------------------------------
+# :func:`gfprint.metrics.correlation_matrix` averages the NCC of each source's
+# residuals with each fingerprint.
 names = clf.fingerprint_classes_
-matrix = np.array([scores[y_test == src].mean(axis=0) for src in names])
+matrix = correlation_matrix(R_test, y_test, clf.fingerprints_, labels=names)
 
 fig, ax = plt.subplots(figsize=(6.2, 5.2))
 limit = np.abs(matrix).max()

@@ -8,114 +8,94 @@ residual is the sum of the stable pattern we are after (the fingerprint) and of
 image content and random noise that change from image to image. Averaging
 :math:`N` residuals keeps the first and shrinks the second, so the estimate
 converges, and its energy decreases towards the energy of the stable pattern
-alone. Marra et al. (2019, Figs. 2 and 3) show this for GAN fingerprints; here we
-show it on a simulated camera, where the true PRNU factor is known.
+alone. Marra et al. (2019, Figs. 2 and 3) show this for the fingerprints of
+GANs; here we reproduce it on the built-in GAN zoo, for three generators with
+different upsampling layers and for the held-out real photos.
 
-We use :func:`gfprint.datasets.make_camera_images` (the sensor model
-``I = I0 + I0 * K + noise``), extract residuals with
-:class:`gfprint.ResidualExtractor` (camera defaults: 4 db4 wavelet levels,
-``sigma=5``) and feed them one at a time to
-:meth:`gfprint.PRNUFingerprintClassifier.partial_fit`, which keeps running sums,
-so we can look at the fingerprint after every new residual.
+Residuals come from :class:`gfprint.ResidualExtractor` with two wavelet levels
+(the most a 32x32 image allows with ``db4``); the energy curve and its fit from
+:func:`gfprint.metrics.fingerprint_energy_curve`.
 """
 
 # %%
-# Residuals of 128 images from one camera
-# ----------------------------------------
+# Residuals of 1024 images per source
+# -----------------------------------
+# The first 512 residuals of each source are averaged; the other 512 give an
+# independent reference estimate to compare with.
 import matplotlib.pyplot as plt
-import numpy as np
 
-from gfprint import PRNUFingerprintClassifier, ResidualExtractor
-from gfprint.datasets import make_camera_images
-from gfprint.metrics import ncc
+from gfprint import ResidualExtractor
+from gfprint.datasets import load_gan_zoo
+from gfprint.metrics import fingerprint_energy_curve, ncc
 
-n_max = 128
-cams = make_camera_images(n_cameras=1, n_images=n_max, shape=(256, 256), random_state=0)
-residuals = ResidualExtractor().fit_transform(cams.images)
-true_k = cams.fingerprints[0].mean(axis=-1)  # the camera's PRNU factor K (grey)
+sources = ["deconv_s0", "pixelshuffle_s0", "upsample_s0", "real"]
+zoo = load_gan_zoo(n_per_source=1024, sources=sources, random_state=0)
+residuals = ResidualExtractor(levels=2).fit_transform(zoo.images)
+by_source = {s: residuals[zoo.target == s] for s in sources}
 print(residuals.shape, residuals.dtype)
 
 # %%
-# Streaming estimate: one residual at a time
-# ------------------------------------------
-# After the N-th call, ``fingerprints_[0]`` is the mean of the first N residuals.
-# We record its energy, defined here as the mean squared value
-# :math:`E(N) = \frac{1}{HW}\sum_{y,x} f_N[y,x]^2`, and its correlation with the
-# true factor K.
-clf = PRNUFingerprintClassifier()
-shown = (2, 8, 32, 128)
-energy, corr_true, snapshots = [], [], {}
-for n in range(1, n_max + 1):
-    clf.partial_fit(residuals[n - 1 : n], cams.target[n - 1 : n], classes=cams.target_names)
-    fp = clf.fingerprints_[0]
-    energy.append(np.mean(fp.astype(np.float64) ** 2))
-    corr_true.append(ncc(fp[None], true_k)[0, 0])
-    if n in shown:
-        snapshots[n] = fp.copy()
-energy = np.array(energy)
-n_used = np.arange(1, n_max + 1)
-
-# %%
-# The estimates after 2, 8, 32 and 128 residuals
-# ----------------------------------------------
-# A 64x64 corner, each shown over +-3 of its own standard deviations. With few
-# residuals, scene edges dominate; with more, only the noise-like PRNU pattern is
-# left, and it looks more and more like the true factor (right).
-fig, axes = plt.subplots(1, len(shown) + 1, figsize=(11, 2.6))
-for ax, n in zip(axes, shown):
-    patch = snapshots[n][:64, :64]
-    s = patch.std()
-    ax.imshow(patch, cmap="gray", vmin=-3 * s, vmax=3 * s)
-    ax.set_title(f"N = {n}")
-patch = true_k[:64, :64]
-axes[-1].imshow(patch, cmap="gray", vmin=-3 * patch.std(), vmax=3 * patch.std())
-axes[-1].set_title("true K")
-for ax in axes:
-    ax.set_xticks([])
-    ax.set_yticks([])
+# The estimates after 2, 8, 32, 128 and 512 residuals
+# ---------------------------------------------------
+# Each estimate is shown over +-3 of its own standard deviations. The title
+# gives its NCC with the reference estimate from the 512 other residuals: a
+# value near 1 means the pattern has stopped changing.
+shown = (2, 8, 32, 128, 512)
+fig, axes = plt.subplots(len(sources), len(shown), figsize=(9, 7.6))
+for row, source in zip(axes, sources):
+    first, reference = by_source[source][:512], by_source[source][512:].mean(axis=0)
+    for ax, n in zip(row, shown):
+        estimate = first[:n].mean(axis=0)
+        s = estimate.std()
+        ax.imshow(estimate, cmap="gray", vmin=-3 * s, vmax=3 * s)
+        ax.set_title(f"N={n}: {ncc(estimate[None], reference)[0, 0]:.2f}", fontsize=9)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    row[0].set_ylabel(source, fontsize=9)
 fig.tight_layout()
 
 # %%
+# With a few residuals, image content dominates; with more, each generator's
+# estimate settles on a periodic pattern that the independent half reproduces.
+# The real photos have no common pattern: their estimates stay uncorrelated with
+# each other however many residuals are averaged.
+#
 # The energy curve and its fit
 # ----------------------------
 # If residual :math:`i` is :math:`r_i = s + n_i`, with a stable pattern :math:`s`
-# and zero-mean disturbances :math:`n_i` that are uncorrelated from image to
-# image with mean energy :math:`E_0`, the mean of :math:`N` residuals has expected
-# energy
+# and disturbances :math:`n_i` that are uncorrelated from image to image with
+# mean energy :math:`E_0`, the mean of :math:`N` residuals has expected energy
 #
 # .. math::
 #
 #    E(N) = E_\infty + E_0 / N ,
 #
-# where :math:`E_\infty` is the energy of the stable pattern. Written with
-# :math:`N = 2^k`, as on the logarithmic axis of Marra et al., this is
-# :math:`E_\infty + E_0 \cdot 2^{-k}`. The model is linear in its two unknowns,
-# so we fit it by ordinary least squares on the features :math:`(1, 1/N)`, using
-# every :math:`N` from 1 to 128.
-design = np.column_stack([np.ones_like(n_used, dtype=float), 1.0 / n_used])
-(e_inf, e_0), *_ = np.linalg.lstsq(design, energy, rcond=None)
-fitted = design @ np.array([e_inf, e_0])
-rmse = np.sqrt(np.mean((fitted - energy) ** 2))
-print(f"E(N) = {e_inf:.4f} + {e_0:.4f} / N   (RMS error of the fit {rmse:.5f})")
-
-fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.6))
-ax1.semilogx(n_used, energy, "o", ms=3, base=2, label="measured $E(N)$")
-ax1.semilogx(n_used, fitted, "-", base=2, label=f"fit ${e_inf:.3f} + {e_0:.2f}/N$")
-ax1.axhline(e_inf, color="0.5", ls=":", label=r"$E_\infty$")
-ax1.set_yscale("log")
-ax1.set_xlabel("number of residuals N")
-ax1.set_ylabel("energy (mean square, grey levels$^2$)")
-ax1.legend()
-ax2.semilogx(n_used, corr_true, base=2)
-ax2.set_xlabel("number of residuals N")
-ax2.set_ylabel("NCC with the true K")
-ax2.set_ylim(0, 1)
+# where :math:`E_\infty` is the energy of the stable pattern. On the doubling
+# grid :math:`N = 2^m` of Marra et al. this is :math:`E_\infty + E_0 \cdot
+# 2^{-m}`. A source with a fingerprint levels off at :math:`E_\infty > 0`; a
+# source without one decays towards 0.
+fig, ax = plt.subplots(figsize=(6.4, 4.2))
+for source, color in zip(sources, ["C0", "C1", "C2", "k"]):
+    curve = fingerprint_energy_curve(by_source[source][:512])
+    ax.loglog(curve.n_values, curve.energy, "o", color=color, base=2, label=source)
+    ax.loglog(curve.n_values, curve.fitted.clip(1e-4), "-", color=color, base=2)
+    print(
+        f"{source:>16}: E(512) = {curve.energy[-1]:.4f}, "
+        f"fit E_inf = {curve.e_inf:.4f}, E_0 = {curve.e_0:.4f}"
+    )
+ax.set_xlabel("number of residuals N")
+ax.set_ylabel("energy of the estimate (grey levels$^2$)")
+ax.set_title("dots: measured; lines: fit $E_\\infty + E_0/N$")
+ax.legend()
 fig.tight_layout()
 plt.show()
 
 # %%
-# The fit is close: the energy falls like :math:`1/N` towards a floor, which is
-# the energy of the camera's own pattern (its PRNU times the image content, as
-# the residual sees it). The same curve for a GAN levels off at the energy of the
-# generator's fingerprint; a source without a fingerprint would give
-# :math:`E_\infty \approx 0`.
+# The generators' curves flatten at a floor, the energy of their fingerprint
+# (the fitted :math:`E_\infty` printed above); the curve of the real photos
+# keeps falling, roughly like :math:`1/N`, and its fitted floor is two orders of
+# magnitude lower, because there is nothing stable to converge to. The
+# nearest-upsampling generator has the weakest fingerprint of the three. The
+# fit weighs every point of the doubling grid by its relative error; single
+# images are noisy, which is why the measured points wander around the fitted
+# lines at small :math:`N`.

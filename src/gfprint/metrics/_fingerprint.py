@@ -96,7 +96,9 @@ def fingerprint_energy_curve(residuals, n_values=None):
     -------
     curve : :class:`~sklearn.utils.Bunch`
         ``n_values`` (int), ``energy`` (float64, measured), ``fitted`` (float64, the
-        least-squares fit at ``n_values``), ``e_inf`` and ``e_0`` (floats).
+        fit at ``n_values``), ``e_inf`` and ``e_0`` (floats). The fit minimises the
+        sum of squared *relative* errors ``(fit - energy) / energy``, so that every
+        ``N`` counts alike although the energies span decades.
 
     References
     ----------
@@ -144,7 +146,10 @@ def fingerprint_energy_curve(residuals, n_values=None):
         energy_at[int(target)] = float(np.mean((running / target) ** 2))
     energy = np.array([energy_at[int(k)] for k in n_values])
     design = np.column_stack([np.ones(len(n_values)), 1.0 / n_values])
-    (e_inf, e_0), *_ = np.linalg.lstsq(design, energy, rcond=None)
+    # Relative residuals: energies span decades, and an absolute fit would follow
+    # the large, noisy values at small N and miss the floor that matters.
+    scale = 1.0 / np.maximum(energy, np.finfo(np.float64).tiny)
+    (e_inf, e_0), *_ = np.linalg.lstsq(design * scale[:, None], energy * scale, rcond=None)
     return Bunch(
         n_values=n_values.astype(np.int64),
         energy=energy,
