@@ -6,11 +6,29 @@ __all__ = ["GfprintError", "ImageReadError", "NotFittedError"]
 
 
 class GfprintError(Exception):
-    """Base class of the errors that gfprint raises on its own account."""
+    """Base class of the errors that gfprint raises on its own account.
+
+    Examples
+    --------
+    >>> from gfprint.exceptions import GfprintError, ImageReadError, NotFittedError
+    >>> issubclass(ImageReadError, GfprintError), issubclass(NotFittedError, GfprintError)
+    (True, True)
+    """
 
 
 class ImageReadError(GfprintError, OSError):
-    """An image file could not be read or decoded; the message names the file."""
+    """An image file could not be read or decoded; the message names the file.
+
+    Examples
+    --------
+    >>> from gfprint._validation import read_image
+    >>> from gfprint.exceptions import ImageReadError
+    >>> try:
+    ...     read_image("no-such-file.png")
+    ... except ImageReadError as exc:
+    ...     print(type(exc).__name__, isinstance(exc, OSError))
+    ImageReadError True
+    """
 
 
 class NotFittedError(GfprintError, _SklearnNotFittedError):
@@ -18,4 +36,16 @@ class NotFittedError(GfprintError, _SklearnNotFittedError):
 
     Subclasses scikit-learn's :class:`~sklearn.exceptions.NotFittedError`, so
     scikit-learn tooling that catches it keeps working.
+
+    Examples
+    --------
+    >>> import sklearn.exceptions
+    >>> from gfprint.exceptions import NotFittedError
+    >>> issubclass(NotFittedError, sklearn.exceptions.NotFittedError)
+    True
+    >>> try:
+    ...     raise NotFittedError("call fit first")
+    ... except sklearn.exceptions.NotFittedError as exc:
+    ...     print(type(exc).__name__)
+    NotFittedError
     """

@@ -51,7 +51,25 @@ def _to_uint8(image: np.ndarray) -> np.ndarray:
 
 
 class Perturbation(TransformerMixin, BaseEstimator):
-    """Base class: validation, per-image loop and random draws."""
+    """Base class: validation, per-image loop and random draws.
+
+    Subclasses implement the perturbation of one image; :meth:`transform` draws from
+    ``random_state`` and :meth:`perturb` from a generator that the caller passes.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gfprint.perturbations import GaussianNoise, Perturbation
+    >>> noise = GaussianNoise(sigma=10)
+    >>> isinstance(noise, Perturbation)
+    True
+    >>> X = np.full((2, 16, 16), 128, np.uint8)
+    >>> out = noise.perturb(X, np.random.RandomState(0))
+    >>> out.shape, out.dtype
+    ((2, 16, 16), dtype('uint8'))
+    >>> np.array_equal(out, noise.perturb(X, np.random.RandomState(0)))
+    True
+    """
 
     def _check(self):
         """Check parameters beyond ``_parameter_constraints``; override when needed."""

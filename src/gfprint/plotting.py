@@ -44,6 +44,19 @@ def plot_fingerprints(fingerprints, names, *, amplify=3.0):
     Returns
     -------
     fig : matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> import numpy as np
+    >>> from gfprint.plotting import plot_fingerprints
+    >>> fps = np.random.default_rng(0).normal(size=(2, 16, 16))
+    >>> fig = plot_fingerprints(fps, ["camera A", "camera B"])
+    >>> len(fig.axes)  # one fingerprint and one spectrum per column
+    4
+    >>> plt.close(fig)
     """
     plt = _pyplot()
     fps = np.asarray(fingerprints, dtype=np.float64)
@@ -82,6 +95,20 @@ def plot_correlation_histograms(same, cross, *, threshold=None, bins=50, label="
     Returns
     -------
     fig : matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> import numpy as np
+    >>> from gfprint.plotting import plot_correlation_histograms
+    >>> rng = np.random.default_rng(0)
+    >>> same, cross = rng.normal(0.3, 0.05, 50), rng.normal(0.0, 0.05, 200)
+    >>> fig = plot_correlation_histograms(same, cross, threshold=0.15, bins=20)
+    >>> len(fig.axes), fig.axes[0].get_xlabel()
+    (1, 'NCC')
+    >>> plt.close(fig)
     """
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(5, 3.2))
@@ -115,6 +142,17 @@ def plot_roc(y_true, score, *, pos_label=1, name=None):
     Returns
     -------
     fig : matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> from gfprint.plotting import plot_roc
+    >>> fig = plot_roc([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8], name="PCE")
+    >>> fig.axes[0].get_legend().get_texts()[0].get_text()
+    'PCE (AUC 0.750)'
+    >>> plt.close(fig)
     """
     from sklearn.metrics import roc_auc_score, roc_curve
 
@@ -144,6 +182,17 @@ def plot_confusion_matrix(y_true, y_pred, labels):
     Returns
     -------
     fig : matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> from gfprint.plotting import plot_confusion_matrix
+    >>> fig = plot_confusion_matrix(["a", "a", "b", "b"], ["a", "b", "b", "b"], ["a", "b"])
+    >>> len(fig.axes) >= 1
+    True
+    >>> plt.close(fig)
     """
     from sklearn.metrics import confusion_matrix
 

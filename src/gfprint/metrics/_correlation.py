@@ -209,6 +209,19 @@ def pce_all_pairs(residuals, fingerprints, *, neighborhood=11) -> np.ndarray:
 
     Each input is transformed once; each pair costs one inverse FFT and one kernel
     pass. Returns float64 ``(n, k)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gfprint.metrics import pce, pce_all_pairs
+    >>> rng = np.random.default_rng(0)
+    >>> k = rng.normal(size=(2, 64, 64))
+    >>> residuals = k + rng.normal(size=k.shape)
+    >>> scores = pce_all_pairs(residuals, k)
+    >>> scores.shape, scores.argmax(axis=1)
+    ((2, 2), array([0, 1]))
+    >>> bool(np.isclose(scores[0, 0], pce(residuals[0], k[0])))
+    True
     """
     r = _float(residuals, "residuals")
     f = _float(fingerprints, "fingerprints")

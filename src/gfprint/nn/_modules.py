@@ -18,6 +18,14 @@ def channels_at(resolution: int, width: float = 1.0) -> int:
 
     At 128x128 this gives the widths of Yu et al.: 32, 64, 128, 256, 512, 512 for
     resolutions 128, 64, 32, 16, 8, 4.
+
+    Examples
+    --------
+    >>> from gfprint.nn import channels_at
+    >>> [channels_at(r) for r in (128, 64, 32, 16, 8, 4)]
+    [32, 64, 128, 256, 512, 512]
+    >>> channels_at(128, width=0.5)
+    16
     """
     return max(1, int(round(min(4096 // resolution, 512) * width)))
 
@@ -72,6 +80,15 @@ class AttributionNet(nn.Module):
     Weights start from He's normal initialisation for LeakyReLU(0.2), biases at zero.
     The authors' code (built on progressive GANs) rescales weights by He's constant
     at run time (equalised learning rate); that run-time scaling is not implemented.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from gfprint.nn import AttributionNet
+    >>> net = AttributionNet(32, 3, width=0.1)
+    >>> x = torch.zeros(2, 3, 32, 32)
+    >>> tuple(net(x).shape), tuple(net.embed(x).shape)
+    ((2, 3), (2, 512))
     """
 
     def __init__(self, image_size, n_classes, variant="full", switch_resolution=None, width=1.0):

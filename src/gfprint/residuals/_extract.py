@@ -24,7 +24,22 @@ __all__ = ["ResidualConfig", "estimate_fingerprint", "extract_residuals"]
 
 @dataclass(frozen=True)
 class ResidualConfig:
-    """How a residual is computed: denoiser, its parameters, post-processing."""
+    """How a residual is computed: denoiser, its parameters, post-processing.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gfprint.residuals import ResidualConfig
+    >>> cfg = ResidualConfig(levels=2)
+    >>> cfg.min_size
+    28
+    >>> image = np.random.default_rng(0).uniform(0, 255, (32, 32, 3)).astype(np.float32)
+    >>> residual = cfg.residual(image)
+    >>> residual.shape, residual.dtype
+    ((32, 32), dtype('float32'))
+    >>> ResidualConfig(denoiser="gaussian", color="rgb").residual(image).shape
+    (32, 32, 3)
+    """
 
     denoiser: str = "wavelet"
     wavelet: str = "db4"
@@ -171,6 +186,17 @@ def intensity_weight(image) -> np.ndarray:
     ----------
     image : ndarray
         Intensities on the 8-bit scale.
+
+    Returns
+    -------
+    weight : ndarray of float32, same shape as ``image``
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gfprint.residuals import intensity_weight
+    >>> np.round(intensity_weight(np.array([0.0, 126.0, 252.0, 255.0])), 4)
+    array([0.    , 0.5   , 1.    , 0.2231], dtype=float32)
     """
     x = np.asarray(image, dtype=np.float32)
     t = np.float32(252.0)
@@ -182,6 +208,18 @@ def saturation_mask(plane) -> np.ndarray:
 
     A pixel is saturated when the plane's maximum exceeds 250, the pixel equals that
     maximum, and at least one of its four (circular) neighbours equals it too.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gfprint.residuals import saturation_mask
+    >>> plane = np.zeros((4, 4))
+    >>> plane[1, 1] = plane[1, 2] = plane[3, 3] = 255
+    >>> saturation_mask(plane)  # the isolated maximum at [3, 3] is not saturated
+    array([[1., 1., 1., 1.],
+           [1., 0., 0., 1.],
+           [1., 1., 1., 1.],
+           [1., 1., 1., 1.]], dtype=float32)
     """
     x = np.asarray(plane, dtype=np.float32)
     mask = np.ones(x.shape, dtype=np.float32)

@@ -139,6 +139,18 @@ def noise_wavelet_gray(image, *, wavelet="db4", levels=4, sigma=5.0) -> np.ndarr
     Returns
     -------
     noise : ndarray of float32, shape (H, W)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gfprint.residuals import noise_wavelet, noise_wavelet_gray, rgb_to_gray
+    >>> image = np.random.default_rng(0).uniform(0, 255, (64, 64, 3))
+    >>> noise = noise_wavelet_gray(image, levels=3)
+    >>> noise.shape, noise.dtype
+    ((64, 64), dtype('float32'))
+    >>> per_channel = np.stack([noise_wavelet(image[:, :, c], levels=3) for c in range(3)], -1)
+    >>> np.allclose(noise, rgb_to_gray(per_channel), atol=1e-4)
+    True
     """
     x = np.asarray(image, dtype=np.float32)
     if x.ndim != 3 or x.shape[2] != 3:
