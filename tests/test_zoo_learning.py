@@ -1,19 +1,36 @@
-"""Learned attribution on the built-in zoo: the CNN learns it.
+"""Learned attribution on the built-in zoo: the CNN learns it, and immunization works.
 
 Real images and three generators with different upsampling (transposed convolution,
 nearest-upsample, pixel shuffle) keep the tests fast; chance is 1/4.
 """
 
+import numpy as np
 import pytest
-from sklearn.model_selection import train_test_split
+from sklearn.model_selection import cross_val_score, train_test_split
+from sklearn.pipeline import Pipeline
 
-from gfprint import CNNAttributor
+from gfprint import CNNAttributor, PRNUFingerprintClassifier, ResidualExtractor
 from gfprint.datasets import load_gan_zoo
+from gfprint.perturbations import JPEGCompression
 
 pytest.importorskip("torch")
 
 SOURCES = ["real", "deconv_s0", "pixelshuffle_s0", "upsample_s0"]
 SMALL = dict(width=0.1, max_epochs=15, random_state=0)
+ATTACK = dict(quality=(10, 75))  # Yu et al. Sec. 4.4: JPEG quality drawn from 10-75
+
+# Measured on this zoo (2 torch threads): clean test accuracy 0.92 for SMALL, chance
+# 0.25. The bound keeps a margin for other platforms.
+CLEAN_BOUND = 0.8
+
+# One small training run is noisy (with 15 epochs, immunization lost 0.07 for one
+# seed and gained 0.09 for two others), so the claim is tested as the mean over
+# three seeds of 25-epoch runs. Measured on the JPEG-attacked test images with 2
+# torch threads, clean-trained vs immunized: seed 0 0.787 vs 0.805, seed 1 0.807 vs
+# 0.890, seed 2 0.818 vs 0.897; mean gain 0.060.
+IMMUNIZATION = dict(width=0.1, max_epochs=25)
+SEEDS = (0, 1, 2)
+MEAN_GAIN_BOUND = 0.03
 
 
 @pytest.fixture(scope="module")
@@ -35,6 +52,37 @@ def test_cnn_learns_the_clean_zoo(split, plain):
     assert plain.score(X_test, y_test) >= CLEAN_BOUND
 
 
-# Measured on this zoo (seed 0, 2 torch threads): 0.9175 test accuracy, chance 0.25;
-# the bound keeps a margin for other platforms.
-CLEAN_BOUND = 0.8
+@pytest.mark.slow
+def test_jpeg_immunization_beats_clean_training_on_attacked_images(split):
+    X_train, X_test, y_train, y_test = split
+    attacked = JPEGCompression(**ATTACK, random_state=1).transform(X_test)
+    gains = []
+    for seed in SEEDS:
+        params = dict(IMMUNIZATION, random_state=seed)
+        plain = CNNAttributor(**params).fit(X_train, y_train)
+        immunized = CNNAttributor(**params, augment=JPEGCompression(**ATTACK))
+        immunized.fit(X_train, y_train)
+        atk = plain.score(attacked, y_test)
+        assert atk < plain.score(X_test, y_test)  # the attack hurts
+        gains.append(immunized.score(attacked, y_test) - atk)
+    assert np.mean(gains) >= MEAN_GAIN_BOUND, gains
+
+
+def test_prnu_fitted_on_perturbed_images_through_a_pipeline(split):
+    """A perturbation as the first Pipeline step: fingerprints of perturbed images."""
+    X_train, X_test, y_train, y_test = split
+    jpeg = JPEGCompression(quality=50)
+    pipe = Pipeline(
+        [
+            ("attack", jpeg),
+            ("residual", ResidualExtractor(levels=2)),
+            ("prnu", PRNUFingerprintClassifier()),
+        ]
+    ).fit(X_train, y_train)
+    by_hand = PRNUFingerprintClassifier().fit(
+        ResidualExtractor(levels=2).transform(jpeg.transform(X_train)), y_train
+    )
+    np.testing.assert_array_equal(pipe["prnu"].fingerprints_, by_hand.fingerprints_)
+    # The step also perturbs what the pipeline scores: here, the Dfs setting of Yu
+    # et al. Table 7 (trained and tested on JPEG images), far above chance (0.25).
+    assert cross_val_score(pipe, X_test, y_test, cv=3).mean() > 0.5
