@@ -55,10 +55,11 @@ for row, source in zip(axes, sources):
 fig.tight_layout()
 
 # %%
-# With a few residuals, image content dominates; with more, each generator's
-# estimate settles on a periodic pattern that the independent half reproduces.
-# The real photos have no common pattern: their estimates stay uncorrelated with
-# each other however many residuals are averaged.
+# With a few residuals the estimates still carry image content and change as
+# residuals are added; with more, each generator's estimate settles on a pattern
+# that the independent half reproduces (NCC near 1), the nearest-upsampling
+# generator last. The real photos have no common pattern: their estimates stay
+# uncorrelated with the independent half however many residuals are averaged.
 #
 # The energy curve and its fit
 # ----------------------------
