@@ -33,10 +33,15 @@ class CommandError(GfprintError):
 
 
 # ---------------------------------------------------------------------- helpers
+def _show_progress(quiet) -> bool:
+    """Progress bars go to a terminal only, and never with ``--quiet``."""
+    return not quiet and sys.stderr.isatty()
+
+
 def _progress(total, desc, quiet):
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, desc=desc, unit="img", disable=quiet or not sys.stderr.isatty())
+    return tqdm(total=total, desc=desc, unit="img", disable=not _show_progress(quiet))
 
 
 def _center_crop(image, size, path):
@@ -258,8 +263,13 @@ def cmd_demo(args) -> int:
     """``gfprint demo``: the built-in GAN zoo study."""
     from ._demo import run
 
-    verbose = not args.quiet and sys.stderr.isatty()
-    run(quick=args.quick, n_jobs=args.jobs, seed=args.seed, out_dir=args.out, verbose=verbose)
+    run(
+        quick=args.quick,
+        n_jobs=args.jobs,
+        seed=args.seed,
+        out_dir=args.out,
+        verbose=_show_progress(args.quiet),
+    )
     return 0
 
 
