@@ -6,7 +6,7 @@ import pywt
 
 import reference as ref
 from gfprint._kernels._stats import normalize_rows, pce_peak_energy, sample_std, zero_mean_cfa
-from gfprint._kernels._wavelet_noise import wavelet_noise
+from gfprint._kernels._wavelet_noise import finest_diagonal_mad, wavelet_noise
 from gfprint._kernels._wiener import (
     apply_hermitian_gain,
     hermitian_magnitude,
@@ -150,3 +150,18 @@ def test_sample_std(impl, rng):
     assert impl(x) == pytest.approx(x.astype(np.float64).std(ddof=1), rel=1e-9)
     assert impl(np.ones((1, 1), np.float32)) == 0.0
     assert impl(np.full((3, 3), 5.0, np.float32)) == 0.0
+
+
+@pytest.mark.parametrize("impl", both(finest_diagonal_mad))
+@pytest.mark.parametrize("shape", [(32, 32, 3), (45, 38, 1), (8, 9, 1)])
+def test_finest_diagonal_mad(impl, shape, rng):
+    x = rng.normal(100, 4, shape).astype(np.float32)
+    before = x.copy()
+    lo, hi = (np.asarray(f, np.float32) for f in pywt.Wavelet("db4").filter_bank[:2])
+    got = impl(x, lo, hi)
+    for c in range(shape[2]):
+        cd = pywt.dwt2(x[:, :, c].astype(np.float64), "db4", mode="symmetric")[1][2]
+        if min(cd.shape) > 6:
+            cd = cd[3:-3, 3:-3]
+        assert got[c] == pytest.approx(np.median(np.abs(cd)), rel=1e-5)
+    np.testing.assert_array_equal(x, before)

@@ -4,9 +4,12 @@ from PIL import Image
 
 import reference as ref
 from conftest import natural_like
-from gfprint import ImageReadError, ResidualExtractor
+from gfprint import CameraResidualExtractor, ImageReadError, ResidualExtractor
 from gfprint.residuals import (
+    CAMERA_SETTING,
+    MIN_NOISE_SIGMA,
     estimate_fingerprint,
+    estimate_noise_sigma,
     extract_residuals,
     max_wavelet_levels,
     noise_gaussian,
@@ -35,31 +38,59 @@ TOL = 1e-5
 )
 @pytest.mark.parametrize("channels", [1, 3])
 def test_fast_residual_matches_reference(rng, shape, levels, channels):
+    """The camera setting is the published camera-PRNU residual."""
     images = np.stack([natural_like(rng, shape, channels) for _ in range(2)])
-    fast = ResidualExtractor(levels=levels).fit_transform(images)
+    fast = CameraResidualExtractor(levels=levels).fit_transform(images)
     assert fast.dtype == np.float32 and fast.shape == images.shape[:3]
     for img, res in zip(images, fast):
         assert ref.rel_l2(res, ref.residual(img, levels=levels)) <= TOL
 
 
+@pytest.mark.parametrize(
+    "shape, levels", [((128, 136), 4), ((256, 200), 4), ((64, 64), 3), ((32, 32), 2), ((14, 15), 1)]
+)
+@pytest.mark.parametrize("channels", [1, 3])
+def test_gan_default_is_plain_residual_at_auto_depth(rng, shape, levels, channels):
+    """Defaults: R = X - f(X) per channel, sigma 3, as deep as the image allows (<= 4)."""
+    images = np.stack([natural_like(rng, shape, channels) for _ in range(2)])
+    fast = ResidualExtractor().fit_transform(images)
+    assert fast.dtype == np.float32 and fast.shape == images.shape
+    for img, res in zip(images, fast):
+        want = ref.residual(
+            img, levels=levels, sigma=3.0, zero_mean=False, wiener_dft=False, color="rgb"
+        )
+        assert ref.rel_l2(res, want.reshape(res.shape)) <= TOL
+
+
+def test_camera_extractor_is_the_camera_setting():
+    params = CameraResidualExtractor().get_params()
+    assert {k: params[k] for k in CAMERA_SETTING} == CAMERA_SETTING
+    gan = ResidualExtractor().get_params()
+    assert {k: v for k, v in params.items() if k not in CAMERA_SETTING} == {
+        k: v for k, v in gan.items() if k not in CAMERA_SETTING
+    }
+
+
 @pytest.mark.parametrize("zero_mean_, wiener_dft_", [(True, False), (False, True), (False, False)])
 def test_postprocessing_switches_match_reference(rng, zero_mean_, wiener_dft_):
     img = natural_like(rng, (128, 136), 3)
-    fast = ResidualExtractor(zero_mean=zero_mean_, wiener_dft=wiener_dft_).transform(img[None])[0]
+    fast = CameraResidualExtractor(zero_mean=zero_mean_, wiener_dft=wiener_dft_).transform(
+        img[None]
+    )[0]
     want = ref.residual(img, zero_mean=zero_mean_, wiener_dft=wiener_dft_)
     assert ref.rel_l2(fast, want) <= TOL
 
 
 def test_color_rgb_keeps_channels_and_matches_reference(rng):
     img = natural_like(rng, (120, 128), 3)
-    fast = ResidualExtractor(color="rgb").transform(img[None])[0]
+    fast = CameraResidualExtractor(color="rgb").transform(img[None])[0]
     assert fast.shape == (120, 128, 3)
     assert ref.rel_l2(fast, ref.residual(img, color="rgb")) <= TOL
 
 
 def test_other_wavelet_and_sigma_match_reference(rng):
     img = natural_like(rng, (128, 128), 1)
-    fast = ResidualExtractor(wavelet="sym4", levels=3, sigma=3.0).transform(img[None])[0]
+    fast = CameraResidualExtractor(wavelet="sym4", levels=3, sigma=3.0).transform(img[None])[0]
     assert ref.rel_l2(fast, ref.residual(img, wavelet="sym4", levels=3, sigma=3.0)) <= TOL
 
 
@@ -126,7 +157,7 @@ def test_mixed_sizes_in_paths_error_names_file(tmp_path, rng):
 @pytest.mark.parametrize(
     "X, err, match",
     [
-        (np.zeros((2, 100, 100), np.uint8), ValueError, "at most 3 db4 wavelet levels"),
+        (np.zeros((2, 13, 13), np.uint8), ValueError, "at most 0 db4 wavelet levels"),
         (np.zeros((2, 128, 128, 4), np.uint8), ValueError, "4 channels"),
         (np.zeros((128, 128), np.uint8), ValueError, r"expected images of shape \(n, H, W\)"),
         (np.zeros((1, 128, 128), np.int32), TypeError, "dtype int32"),
@@ -140,6 +171,22 @@ def test_mixed_sizes_in_paths_error_names_file(tmp_path, rng):
 def test_bad_input_gets_clear_error(X, err, match):
     with pytest.raises(err, match=match):
         ResidualExtractor().transform(X)
+
+
+def test_explicit_depth_too_deep_for_the_image_is_an_error():
+    X = np.zeros((2, 100, 100), np.uint8)
+    with pytest.raises(ValueError, match="at most 3 db4 wavelet levels, but levels=4"):
+        ResidualExtractor(levels=4).transform(X)
+    with pytest.raises(ValueError, match="levels<=3"):
+        CameraResidualExtractor().fit(X)
+    assert ResidualExtractor().transform(X).shape == (2, 100, 100)
+
+
+@pytest.mark.parametrize("param, value", [("levels", 0), ("sigma", 0.0), ("sigma", "mad"),
+                                          ("sigma", np.nan), ("levels", "deep")])
+def test_bad_levels_or_sigma_are_refused(param, value):
+    with pytest.raises(ValueError, match=param):
+        ResidualExtractor(**{param: value}).fit(np.zeros((1, 32, 32), np.uint8))
 
 
 def test_nan_in_later_batch_is_found():
@@ -165,9 +212,7 @@ def test_max_wavelet_levels():
 @pytest.mark.parametrize("denoiser", ["wiener", "gaussian", "median"])
 def test_cheap_denoisers(rng, denoiser):
     img = natural_like(rng, (40, 48), 3)
-    res = ResidualExtractor(denoiser=denoiser, zero_mean=False, wiener_dft=False).transform(
-        img[None]
-    )[0]
+    res = ResidualExtractor(denoiser=denoiser, color="gray", sigma=5.0).transform(img[None])[0]
     plane = img.astype(np.float32)
     fn = {"wiener": noise_wiener, "gaussian": noise_gaussian, "median": noise_median}[denoiser]
     want = rgb_to_gray(np.stack([fn(plane[:, :, c]) for c in range(3)], -1))
@@ -232,13 +277,39 @@ def test_extract_residuals_function_equals_estimator(rng):
 def test_estimate_fingerprint_matches_reference(rng, method, channels):
     imgs = np.stack([natural_like(rng, (128, 120), channels) for _ in range(3)])
     imgs[0, :10, :10] = 255  # a saturated patch for the MLE mask
-    fast = estimate_fingerprint(imgs, method=method, batch_size=2)
+    fast = estimate_fingerprint(imgs, method=method, batch_size=2, **CAMERA_SETTING)
     assert fast.shape == (128, 120) and fast.dtype == np.float32
     assert ref.rel_l2(fast, ref.fingerprint(imgs, method=method)) <= TOL
-    again = estimate_fingerprint(imgs, method=method, batch_size=1, n_jobs=2)
+    again = estimate_fingerprint(imgs, method=method, batch_size=1, n_jobs=2, **CAMERA_SETTING)
     np.testing.assert_allclose(again, fast, rtol=0, atol=1e-6 * np.abs(fast).max())
 
 
 def test_estimate_fingerprint_bad_method():
     with pytest.raises(ValueError, match="method"):
         estimate_fingerprint(np.zeros((1, 128, 128), np.uint8), method="median")
+
+
+@pytest.mark.parametrize("sigma", [0.7, 3.0, 9.0])
+def test_estimate_noise_sigma_recovers_white_noise(rng, sigma):
+    flat = np.full((192, 160, 3), 120.0) + rng.normal(0, sigma, (192, 160, 3))
+    assert estimate_noise_sigma(flat) == pytest.approx(sigma, rel=0.04)
+    # Smooth content barely moves it; a clean flat image gets the 8-bit rounding floor.
+    from scipy import ndimage
+
+    smooth = ndimage.gaussian_filter(rng.normal(size=flat.shape), (4, 4, 0)) * 400 + 128
+    assert estimate_noise_sigma(smooth + rng.normal(0, sigma, flat.shape)) == pytest.approx(
+        sigma, rel=0.1
+    )
+    assert estimate_noise_sigma(np.full((64, 64), 9.0)) == MIN_NOISE_SIGMA
+
+
+def test_sigma_auto_estimates_each_image(rng):
+    imgs = np.stack([natural_like(rng, (64, 64), 3) for _ in range(2)])
+    imgs[1] = np.clip(imgs[1] + rng.normal(0, 12, imgs[1].shape), 0, 255).astype(np.uint8)
+    auto = ResidualExtractor(sigma="auto").transform(imgs)
+    for img, res in zip(imgs, auto):
+        s = estimate_noise_sigma(img.astype(np.float32))
+        np.testing.assert_array_equal(res, ResidualExtractor(sigma=s).transform(img[None])[0])
+    assert estimate_noise_sigma(imgs[1].astype(np.float32)) > 2 * estimate_noise_sigma(
+        imgs[0].astype(np.float32)
+    )

@@ -6,7 +6,7 @@ the modules that need them.
 
 from .exceptions import GfprintError, ImageReadError, NotFittedError
 from .fingerprints import PRNUFingerprintClassifier
-from .residuals import ResidualExtractor
+from .residuals import CameraResidualExtractor, ResidualExtractor
 
 __version__ = "0.1.0.dev0"
 
@@ -26,6 +26,7 @@ def __dir__():
 
 __all__ = [  # noqa: F822 - CNNAttributor is provided lazily by __getattr__
     "CNNAttributor",
+    "CameraResidualExtractor",
     "GfprintError",
     "ImageReadError",
     "NotFittedError",

@@ -51,11 +51,9 @@ def _progress(total, desc, verbose):
 
 def _residuals(images, n_jobs, verbose):
     from . import ResidualExtractor
-    from .residuals import max_wavelet_levels
 
-    levels = min(4, max_wavelet_levels(images.shape[1:3]))
-    ext = ResidualExtractor(levels=levels, n_jobs=n_jobs, verbose=verbose)
-    return ext.transform(images), levels
+    ext = ResidualExtractor(n_jobs=n_jobs, verbose=verbose)
+    return ext.transform(images), ext._config().levels_for(*images.shape[1:3])
 
 
 def run(
@@ -105,8 +103,9 @@ def run(
     R, levels = _residuals(zoo.images, n_jobs, verbose)
     y = zoo.target
     echo(
-        f"Residuals: db4 wavelet denoiser, {levels} levels (the most a "
-        f"{zoo.images.shape[1]}-pixel image allows), zero-mean, Wiener-DFT."
+        f"Residuals: ResidualExtractor() defaults, the GAN setting: db4 wavelet denoiser, "
+        f"sigma 3, {levels} levels (the most a {zoo.images.shape[1]}-pixel image allows), "
+        "colour kept, no camera post-processing."
     )
     results = {}
 

@@ -34,8 +34,10 @@ def plot_fingerprints(fingerprints, names, *, amplify=3.0):
 
     Parameters
     ----------
-    fingerprints : array-like of shape (k, H, W)
-        Fingerprints, e.g. ``PRNUFingerprintClassifier.fingerprints_``.
+    fingerprints : array-like of shape (k, H, W) or (k, H, W, 3)
+        Fingerprints, e.g. ``PRNUFingerprintClassifier.fingerprints_``. Colour
+        fingerprints are shown in colour (each channel stretched alike) above the
+        mean of their channels' spectra.
     names : sequence of str
         One title per fingerprint.
     amplify : float, default=3.0
@@ -57,6 +59,8 @@ def plot_fingerprints(fingerprints, names, *, amplify=3.0):
     >>> len(fig.axes)  # one fingerprint and one spectrum per column
     4
     >>> plt.close(fig)
+    >>> fig = plot_fingerprints(np.random.default_rng(0).normal(size=(1, 16, 16, 3)), ["GAN"])
+    >>> plt.close(fig)
     """
     plt = _pyplot()
     fps = np.asarray(fingerprints, dtype=np.float64)
@@ -64,9 +68,14 @@ def plot_fingerprints(fingerprints, names, *, amplify=3.0):
     fig, axes = plt.subplots(2, k, figsize=(2.2 * k, 4.6), squeeze=False)
     for i, (fp, name) in enumerate(zip(fps, names)):
         s = fp.std() or 1.0
-        axes[0, i].imshow(fp, cmap="gray", vmin=-amplify * s, vmax=amplify * s)
+        if fp.ndim == 3:  # colour: -amplify*s..amplify*s onto 0..1 in every channel
+            axes[0, i].imshow(np.clip(0.5 + fp / (2 * amplify * s), 0.0, 1.0))
+        else:
+            axes[0, i].imshow(fp, cmap="gray", vmin=-amplify * s, vmax=amplify * s)
         axes[0, i].set_title(str(name), fontsize=8)
-        spectrum = np.log1p(np.abs(np.fft.fftshift(np.fft.fft2(fp - fp.mean()))))
+        centred = fp - fp.mean(axis=(0, 1))
+        spectra = np.abs(np.fft.fftshift(np.fft.fft2(centred, axes=(0, 1)), axes=(0, 1)))
+        spectrum = np.log1p(spectra.mean(axis=2) if fp.ndim == 3 else spectra)
         axes[1, i].imshow(spectrum, cmap="viridis")
         for ax in axes[:, i]:
             ax.set_xticks([])

@@ -42,3 +42,24 @@ def wavelet_noise(image, weights, dec_lo, dec_hi, rec_lo, rec_hi, levels, noise_
     for lev in range(levels - 1, -1, -1):
         rec = _idwt2_kernel(rec, acc_h[lev], acc_v[lev], acc_d[lev], rec_lo, rec_hi)
     return np.ascontiguousarray(rec[:h, :w])
+
+
+@njit(cache=True, nogil=True)
+def finest_diagonal_mad(image, dec_lo, dec_hi):
+    """Median absolute value of the finest diagonal DWT band of each channel.
+
+    ``image`` is ``(H, W, C)`` float32; returns ``C`` float64 values. The level-1
+    diagonal band (symmetric mode) is the one Donoho's MAD noise estimator reads; its
+    ``F / 2 - 1`` outer coefficients on each side (``F`` the filter length) mix in the
+    mirrored border, which correlates the noise with itself, and are left out when the
+    band is large enough to spare them.
+    """
+    n_channels = image.shape[2]
+    out = np.empty(n_channels, np.float64)
+    edge = dec_lo.shape[0] // 2 - 1
+    for c in range(n_channels):
+        cd = _dwt2_kernel(np.ascontiguousarray(image[:, :, c]), dec_lo, dec_hi)[3]
+        if cd.shape[0] > 2 * edge and cd.shape[1] > 2 * edge:
+            cd = cd[edge : cd.shape[0] - edge, edge : cd.shape[1] - edge]
+        out[c] = np.median(np.abs(cd))
+    return out

@@ -1,14 +1,18 @@
 """Noise residuals: denoisers, post-processing and fingerprint estimation."""
 
 from ._extract import (
+    CAMERA_SETTING,
+    MAX_AUTO_LEVELS,
     ResidualConfig,
     estimate_fingerprint,
     extract_residuals,
     intensity_weight,
     saturation_mask,
 )
-from ._extractor import ResidualExtractor
+from ._extractor import CameraResidualExtractor, ResidualExtractor
 from ._filters import (
+    MIN_NOISE_SIGMA,
+    estimate_noise_sigma,
     max_wavelet_levels,
     noise_gaussian,
     noise_median,
@@ -21,9 +25,14 @@ from ._filters import (
 )
 
 __all__ = [
+    "CAMERA_SETTING",
+    "MAX_AUTO_LEVELS",
+    "MIN_NOISE_SIGMA",
+    "CameraResidualExtractor",
     "ResidualConfig",
     "ResidualExtractor",
     "estimate_fingerprint",
+    "estimate_noise_sigma",
     "extract_residuals",
     "intensity_weight",
     "max_wavelet_levels",

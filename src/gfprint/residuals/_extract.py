@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from numbers import Integral, Real
 
 import numpy as np
 
 from .._validation import check_images, iter_batches
 from ._filters import (
+    estimate_noise_sigma,
     max_wavelet_levels,
     noise_gaussian,
     noise_median,
@@ -19,37 +21,64 @@ from ._filters import (
     zero_mean,
 )
 
-__all__ = ["ResidualConfig", "estimate_fingerprint", "extract_residuals"]
+__all__ = [
+    "CAMERA_SETTING",
+    "MAX_AUTO_LEVELS",
+    "ResidualConfig",
+    "estimate_fingerprint",
+    "extract_residuals",
+]
+
+
+#: Largest depth that ``levels="auto"`` chooses (the camera-PRNU literature's 4).
+MAX_AUTO_LEVELS = 4
+
+#: The camera-PRNU residual of Lukas, Fridrich & Goljan (2006), as in Goljan's
+#: MATLAB code and prnu-python: 4 db4 levels, sigma = 5, grey, CFA zero-mean,
+#: Wiener filtering in the DFT domain. ``ResidualExtractor(**CAMERA_SETTING)`` and
+#: :class:`~gfprint.residuals.CameraResidualExtractor` compute it.
+CAMERA_SETTING = {
+    "denoiser": "wavelet",
+    "wavelet": "db4",
+    "levels": 4,
+    "sigma": 5.0,
+    "zero_mean": True,
+    "wiener_dft": True,
+    "color": "gray",
+}
 
 
 @dataclass(frozen=True)
 class ResidualConfig:
     """How a residual is computed: denoiser, its parameters, post-processing.
 
+    The defaults are those of :class:`~gfprint.ResidualExtractor`: the plain residual
+    of Marra et al. (2019) for generator output. :data:`CAMERA_SETTING` holds the
+    camera-PRNU values.
+
     Examples
     --------
     >>> import numpy as np
-    >>> from gfprint.residuals import ResidualConfig
-    >>> cfg = ResidualConfig(levels=2)
-    >>> cfg.min_size
-    28
+    >>> from gfprint.residuals import CAMERA_SETTING, ResidualConfig
+    >>> cfg = ResidualConfig()
+    >>> cfg.min_size, cfg.levels_for(32, 32), cfg.levels_for(1024, 1024)
+    (14, 2, 4)
     >>> image = np.random.default_rng(0).uniform(0, 255, (32, 32, 3)).astype(np.float32)
-    >>> residual = cfg.residual(image)
-    >>> residual.shape, residual.dtype
-    ((32, 32), dtype('float32'))
-    >>> ResidualConfig(denoiser="gaussian", color="rgb").residual(image).shape
+    >>> cfg.residual(image).shape
     (32, 32, 3)
+    >>> ResidualConfig(**{**CAMERA_SETTING, "levels": 2}).residual(image).shape
+    (32, 32)
     """
 
     denoiser: str = "wavelet"
     wavelet: str = "db4"
-    levels: int = 4
-    sigma: float = 5.0
+    levels: int | str = "auto"
+    sigma: float | str = 3.0
     window: int = 3
     blur_sigma: float = 1.0
-    zero_mean: bool = True
-    wiener_dft: bool = True
-    color: str = "gray"
+    zero_mean: bool = False
+    wiener_dft: bool = False
+    color: str = "rgb"
 
     def __post_init__(self):
         if self.denoiser not in ("wavelet", "wiener", "gaussian", "median"):
@@ -59,13 +88,36 @@ class ResidualConfig:
             )
         if self.color not in ("gray", "rgb"):
             raise ValueError(f"color must be 'gray' or 'rgb', got {self.color!r}.")
+        if self.levels != "auto" and not (
+            isinstance(self.levels, Integral) and not isinstance(self.levels, bool)
+            and self.levels >= 1
+        ):
+            raise ValueError(f"levels must be 'auto' or an integer >= 1, got {self.levels!r}.")
+        if self.sigma != "auto" and not (
+            isinstance(self.sigma, Real) and not isinstance(self.sigma, bool)
+            and np.isfinite(self.sigma) and self.sigma > 0
+        ):
+            raise ValueError(f"sigma must be 'auto' or a number > 0, got {self.sigma!r}.")
+
+    def levels_for(self, height, width) -> int:
+        """Wavelet depth used on an image of this size (``"auto"`` resolved)."""
+        if self.levels != "auto":
+            return int(self.levels)
+        return min(MAX_AUTO_LEVELS, max_wavelet_levels((height, width), self.wavelet))
+
+    def sigma_for(self, image) -> float:
+        """Noise level used on one ``(H, W, C)`` image (``"auto"`` estimated from it)."""
+        if self.sigma != "auto":
+            return float(self.sigma)
+        return estimate_noise_sigma(image, wavelet=self.wavelet)
 
     @property
     def min_size(self) -> int:
         """Smallest image side that this configuration accepts."""
         if self.denoiser == "wavelet":
+            need = 1 if self.levels == "auto" else self.levels
             size = 2
-            while max_wavelet_levels((size, size), self.wavelet) < self.levels:
+            while max_wavelet_levels((size, size), self.wavelet) < need:
                 size += 1
             return size
         return max(2, self.window if self.denoiser in ("wiener", "median") else 2)
@@ -75,11 +127,13 @@ class ResidualConfig:
         if min(height, width) < self.min_size:
             if self.denoiser == "wavelet":
                 deepest = max_wavelet_levels((height, width), self.wavelet)
+                need = "one level" if self.levels == "auto" else f"levels={self.levels}"
                 raise ValueError(
                     f"{what} has images of {height}x{width} pixels, which allow at most "
-                    f"{deepest} {self.wavelet} wavelet levels, but levels={self.levels} "
+                    f"{deepest} {self.wavelet} wavelet levels, but {need} "
                     f"needs images of at least {self.min_size}x{self.min_size}. Use "
-                    f"levels<={deepest} or larger images."
+                    f"{'a shorter wavelet' if deepest == 0 else f'levels<={deepest}'} "
+                    "or larger images."
                 )
             raise ValueError(
                 f"{what} has images of {height}x{width} pixels; the {self.denoiser} "
@@ -89,14 +143,16 @@ class ResidualConfig:
     def noise(self, image: np.ndarray) -> np.ndarray:
         """Per-channel noise of one ``(H, W, C)`` float32 image, same shape."""
         out = np.empty_like(image)
+        sigma = self.sigma_for(image) if self.denoiser in ("wavelet", "wiener") else None
+        levels = self.levels_for(*image.shape[:2])
         for c in range(image.shape[2]):
             plane = image[:, :, c]
             if self.denoiser == "wavelet":
                 out[:, :, c] = noise_wavelet(
-                    plane, wavelet=self.wavelet, levels=self.levels, sigma=self.sigma
+                    plane, wavelet=self.wavelet, levels=levels, sigma=sigma
                 )
             elif self.denoiser == "wiener":
-                out[:, :, c] = noise_wiener(plane, window=self.window, sigma=self.sigma)
+                out[:, :, c] = noise_wiener(plane, window=self.window, sigma=sigma)
             elif self.denoiser == "gaussian":
                 out[:, :, c] = noise_gaussian(plane, blur_sigma=self.blur_sigma)
             else:
@@ -105,8 +161,8 @@ class ResidualConfig:
 
     def postprocess(self, noise: np.ndarray) -> np.ndarray:
         """Colour combination, zero-mean and Wiener-DFT of an ``(H, W, C)`` noise."""
-        if self.color == "gray":
-            planes = [rgb_to_gray(noise) if noise.shape[2] == 3 else noise[:, :, 0]]
+        if self.color == "gray" and noise.shape[2] == 3:
+            planes = [rgb_to_gray(noise)]
         else:
             planes = [noise[:, :, c] for c in range(noise.shape[2])]
         out = []
@@ -116,20 +172,25 @@ class ResidualConfig:
             if self.wiener_dft:
                 p = wiener_dft(p)
             out.append(np.asarray(p, dtype=np.float32))
-        return out[0] if self.color == "gray" else np.stack(out, axis=-1)
+        return out[0] if len(out) == 1 else np.stack(out, axis=-1)
 
     def residual(self, image: np.ndarray) -> np.ndarray:
         """Residual of one ``(H, W, C)`` float32 image."""
         if self.denoiser == "wavelet" and self.color == "gray" and image.shape[2] == 3:
             noise = noise_wavelet_gray(
-                image, wavelet=self.wavelet, levels=self.levels, sigma=self.sigma
+                image,
+                wavelet=self.wavelet,
+                levels=self.levels_for(*image.shape[:2]),
+                sigma=self.sigma_for(image),
             )
             return self.postprocess(noise[:, :, None])
         return self.postprocess(self.noise(image))
 
     def output_shape(self, height, width, n_channels):
-        """Shape of one residual."""
-        return (height, width) if self.color == "gray" else (height, width, n_channels)
+        """Shape of one residual: a plane, or one plane per channel with ``color="rgb"``."""
+        if self.color == "gray" or n_channels == 1:
+            return (height, width)
+        return (height, width, n_channels)
 
 
 def extract_residuals(images, *, n_jobs=None, batch_size=16, verbose=False, **config) -> np.ndarray:
@@ -158,6 +219,8 @@ def extract_residuals(images, *, n_jobs=None, batch_size=16, verbose=False, **co
     >>> from gfprint.residuals import extract_residuals
     >>> imgs = np.random.default_rng(0).integers(0, 256, (2, 128, 128, 3), dtype=np.uint8)
     >>> extract_residuals(imgs).shape
+    (2, 128, 128, 3)
+    >>> extract_residuals(imgs, color="gray").shape
     (2, 128, 128)
     """
     cfg = ResidualConfig(**config)
@@ -276,8 +339,9 @@ def estimate_fingerprint(
     --------
     >>> from gfprint.datasets import make_camera_images
     >>> from gfprint.residuals import estimate_fingerprint
+    >>> from gfprint.residuals import CAMERA_SETTING
     >>> cams = make_camera_images(n_cameras=1, n_images=4, shape=(128, 128), random_state=0)
-    >>> estimate_fingerprint(cams.images, method="mle").shape
+    >>> estimate_fingerprint(cams.images, method="mle", **CAMERA_SETTING).shape
     (128, 128)
     """
     if method not in ("mean", "mle"):

@@ -11,13 +11,16 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from .._validation import check_images
 from ._extract import ResidualConfig, extract_residuals
 
-__all__ = ["ResidualExtractor"]
+__all__ = ["CameraResidualExtractor", "ResidualExtractor"]
 
 
 class ResidualExtractor(TransformerMixin, BaseEstimator):
     """Noise residuals of images: the image minus its denoised version.
 
-    Stateless: ``fit`` only validates the parameters, ``transform`` needs no fit.
+    Stateless: ``fit`` only validates the parameters and the images, ``transform``
+    needs no fit. The defaults are made for generator (GAN) output; the camera-PRNU
+    residual is :class:`CameraResidualExtractor` (the same estimator with the camera
+    literature's defaults).
 
     Parameters
     ----------
@@ -27,23 +30,29 @@ class ResidualExtractor(TransformerMixin, BaseEstimator):
         Wiener filter; ``"gaussian"`` and ``"median"`` cheap high-pass alternatives.
     wavelet : str, default="db4"
         Wavelet of the ``"wavelet"`` denoiser (any discrete PyWavelets wavelet).
-    levels : int, default=4
-        Decomposition depth of the ``"wavelet"`` denoiser. Images must be large enough
-        for it: with db4, 4 levels need 112x112 pixels, 2 levels 28x28 (see
-        :func:`~gfprint.residuals.max_wavelet_levels`).
-    sigma : float, default=5.0
+    levels : int or "auto", default="auto"
+        Decomposition depth of the ``"wavelet"`` denoiser. ``"auto"``: as deep as the
+        image allows, at most 4 (db4: 2 levels at 32x32, 3 at 64x64, 4 from 112x112;
+        see :func:`~gfprint.residuals.max_wavelet_levels`). An explicit depth the
+        image is too small for is an error.
+    sigma : float or "auto", default="auto"
         Noise standard deviation in 8-bit grey levels (``"wavelet"``, ``"wiener"``).
+        ``"auto"`` estimates it for each image from its finest wavelet band
+        (:func:`~gfprint.residuals.estimate_noise_sigma`); the camera literature
+        fixes 5.
     window : int, default=3
         Window side of the ``"wiener"`` and ``"median"`` denoisers.
     blur_sigma : float, default=1.0
         Standard deviation in pixels of the ``"gaussian"`` denoiser.
-    zero_mean : bool, default=True
-        Zero-mean every 2x2 CFA sub-grid, its rows and its columns.
-    wiener_dft : bool, default=True
-        Wiener-filter the residual in the DFT domain (sigma = residual std).
-    color : {"gray", "rgb"}, default="gray"
-        ``"gray"`` combines the channel noises with MATLAB's rgb2gray weights into one
-        plane; ``"rgb"`` keeps one residual per channel.
+    zero_mean : bool, default=False
+        Zero-mean every 2x2 CFA sub-grid, its rows and its columns (camera setting).
+    wiener_dft : bool, default=False
+        Wiener-filter the residual in the DFT domain, sigma = residual std (camera
+        setting).
+    color : {"rgb", "gray"}, default="rgb"
+        ``"rgb"`` keeps one residual per channel; ``"gray"`` combines the channel
+        noises with MATLAB's rgb2gray weights into one plane (camera setting). Grey
+        images give one plane either way.
     n_jobs : int, default=None
         Parallel workers through joblib (threads; the kernels release the GIL).
     batch_size : int, default=16
@@ -53,35 +62,47 @@ class ResidualExtractor(TransformerMixin, BaseEstimator):
 
     See Also
     --------
+    CameraResidualExtractor : The camera-PRNU setting.
     gfprint.residuals.extract_residuals : The same as a function.
     gfprint.PRNUFingerprintClassifier : Attributes residuals to sources.
 
     Notes
     -----
-    With the defaults this is the published camera-PRNU residual (Lukas, Fridrich &
-    Goljan 2006; the reference Python code of Bondi et al.): per colour channel a
-    4-level db4 DWT, approximation zeroed, every detail band shrunk by the Mihcak rule
-    with sigma = 5; the channel noises combined to grey; zero-mean on each 2x2 CFA
-    sub-grid; Wiener filtering in the DFT domain.
+    The defaults compute the residual ``R = X - f(X)`` of Marra et al. (2019), with
+    ``f`` the wavelet denoiser and nothing after it: colour kept, no zero-mean, no
+    Wiener filtering in the DFT domain. Those two steps are the camera literature's
+    enhancements (Lukas, Fridrich & Goljan 2006): they remove periodic, non-unique
+    patterns (demosaicking, JPEG blocks) that cameras of one model share. In a
+    generator the periodic patterns of the up-sampling layers *are* the fingerprint,
+    and colour carries much of it, so the GAN default keeps them. Generator output is
+    lossless and cleaner than sensor output, so the denoiser's noise level is
+    estimated per image instead of the camera's fixed 5 grey levels.
 
     Images are uint8, uint16 or float on [0, 1] and are processed on the 8-bit scale,
     so the same picture in any of these types gives the same residual.
+
+    References
+    ----------
+    .. [1] F. Marra, D. Gragnaniello, L. Verdoliva, G. Poggi, "Do GANs leave artificial
+       fingerprints?", IEEE MIPR 2019. :doi:`10.1109/MIPR.2019.00103`
+    .. [2] J. Lukas, J. Fridrich, M. Goljan, "Digital camera identification from sensor
+       pattern noise", IEEE TIFS 1(2), 2006. :doi:`10.1109/TIFS.2006.873602`
 
     Examples
     --------
     >>> import numpy as np
     >>> from gfprint import ResidualExtractor
-    >>> images = np.random.default_rng(0).integers(0, 256, (3, 128, 128, 3), dtype=np.uint8)
+    >>> images = np.random.default_rng(0).integers(0, 256, (3, 64, 64, 3), dtype=np.uint8)
     >>> residuals = ResidualExtractor().fit_transform(images)
     >>> residuals.shape, residuals.dtype
-    ((3, 128, 128), dtype('float32'))
+    ((3, 64, 64, 3), dtype('float32'))
     """
 
     _parameter_constraints: dict = {
         "denoiser": [StrOptions({"wavelet", "wiener", "gaussian", "median"})],
         "wavelet": [StrOptions(set(pywt.wavelist(kind="discrete")))],
-        "levels": [Interval(Integral, 1, None, closed="left")],
-        "sigma": [Interval(Real, 0, None, closed="neither")],
+        "levels": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "sigma": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
         "window": [Interval(Integral, 1, None, closed="left")],
         "blur_sigma": [Interval(Real, 0, None, closed="neither")],
         "zero_mean": ["boolean"],
@@ -97,13 +118,13 @@ class ResidualExtractor(TransformerMixin, BaseEstimator):
         *,
         denoiser="wavelet",
         wavelet="db4",
-        levels=4,
-        sigma=5.0,
+        levels="auto",
+        sigma=3.0,
         window=3,
         blur_sigma=1.0,
-        zero_mean=True,
-        wiener_dft=True,
-        color="gray",
+        zero_mean=False,
+        wiener_dft=False,
+        color="rgb",
         n_jobs=None,
         batch_size=16,
         verbose=False,
@@ -164,8 +185,8 @@ class ResidualExtractor(TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        residuals : ndarray of float32, shape (n, H, W), or (n, H, W, C) with
-            ``color="rgb"``
+        residuals : ndarray of float32, shape (n, H, W, C), or (n, H, W) for grey
+            images and with ``color="gray"``
         """
         self._validate_params()
         return extract_residuals(
@@ -183,3 +204,73 @@ class ResidualExtractor(TransformerMixin, BaseEstimator):
         tags.input_tags.three_d_array = True
         tags.transformer_tags.preserves_dtype = ["float32"]
         return tags
+
+
+class CameraResidualExtractor(ResidualExtractor):
+    """The camera-PRNU residual of Lukas, Fridrich & Goljan (2006).
+
+    :class:`ResidualExtractor` with the camera literature's defaults
+    (:data:`~gfprint.residuals.CAMERA_SETTING`): 4 db4 levels, sigma = 5 grey levels,
+    the colour noises combined to grey, zero-mean on each 2x2 CFA sub-grid, Wiener
+    filtering in the DFT domain. It equals the reference implementation (Goljan's
+    MATLAB code, prnu-python) to a relative error of 1e-5. Use it for camera
+    identification; for generator output, :class:`ResidualExtractor`'s defaults.
+
+    Parameters
+    ----------
+    denoiser, wavelet, levels, sigma, window, blur_sigma
+        As in :class:`ResidualExtractor`; ``levels=4``, ``sigma=5.0`` here.
+    zero_mean, wiener_dft, color, n_jobs, batch_size, verbose
+        As in :class:`ResidualExtractor`; ``zero_mean=True``, ``wiener_dft=True``,
+        ``color="gray"`` here.
+
+    See Also
+    --------
+    ResidualExtractor : The generator (GAN) setting.
+    gfprint.residuals.estimate_fingerprint : With ``method="mle"``, the camera
+        fingerprint estimate of Chen et al. (2008).
+
+    References
+    ----------
+    .. [1] J. Lukas, J. Fridrich, M. Goljan, "Digital camera identification from sensor
+       pattern noise", IEEE TIFS 1(2), 2006. :doi:`10.1109/TIFS.2006.873602`
+
+    Examples
+    --------
+    >>> from gfprint.datasets import make_camera_images
+    >>> from gfprint.residuals import CameraResidualExtractor
+    >>> cams = make_camera_images(n_cameras=1, n_images=2, shape=(128, 128), random_state=0)
+    >>> CameraResidualExtractor().fit_transform(cams.images).shape
+    (2, 128, 128)
+    """
+
+    def __init__(
+        self,
+        *,
+        denoiser="wavelet",
+        wavelet="db4",
+        levels=4,
+        sigma=5.0,
+        window=3,
+        blur_sigma=1.0,
+        zero_mean=True,
+        wiener_dft=True,
+        color="gray",
+        n_jobs=None,
+        batch_size=16,
+        verbose=False,
+    ):
+        super().__init__(
+            denoiser=denoiser,
+            wavelet=wavelet,
+            levels=levels,
+            sigma=sigma,
+            window=window,
+            blur_sigma=blur_sigma,
+            zero_mean=zero_mean,
+            wiener_dft=wiener_dft,
+            color=color,
+            n_jobs=n_jobs,
+            batch_size=batch_size,
+            verbose=verbose,
+        )
