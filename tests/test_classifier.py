@@ -6,7 +6,7 @@ from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_score
 from sklearn.pipeline import Pipeline
 
-from gfprint import PRNUFingerprintClassifier, ResidualExtractor
+from gfprint import CameraResidualExtractor, PRNUFingerprintClassifier, ResidualExtractor
 from gfprint.datasets import make_camera_images
 
 
@@ -14,7 +14,7 @@ from gfprint.datasets import make_camera_images
 def cameras():
     """5 cameras x 12 images of 256x256; camera_4 is kept out as the unseen one."""
     data = make_camera_images(n_cameras=5, n_images=12, shape=(256, 256), random_state=0)
-    data.residuals = ResidualExtractor(n_jobs=2).transform(data.images)
+    data.residuals = CameraResidualExtractor(n_jobs=2).transform(data.images)
     return data
 
 
@@ -165,8 +165,8 @@ def test_bad_input_errors(rng):
         PRNUFingerprintClassifier(null_class="real").fit(R, y)
     with pytest.raises(ValueError, match="also a class label"):
         PRNUFingerprintClassifier(threshold=0.1, unknown_label="a").fit(R, y)
-    with pytest.raises(ValueError, match="pce"):
-        PRNUFingerprintClassifier(similarity="pce").fit(R[..., None].repeat(3, -1), y)
+    with pytest.raises(ValueError, match="neighborhood must be odd"):
+        PRNUFingerprintClassifier(similarity="pce", neighborhood=4).fit(R, y)
     with pytest.raises(TypeError, match="comparable"):
         PRNUFingerprintClassifier().fit(R, np.array(["a", 1, "a", 1], dtype=object))
     with pytest.raises(ValueError, match="similarity"):

@@ -9,7 +9,7 @@ from PIL import Image
 
 from gfprint.cli import main
 from gfprint.datasets import make_camera_images
-from gfprint.fingerprints._classifier import _checksum
+from gfprint.fingerprints._io import checksum as _checksum
 
 
 @pytest.fixture(scope="module")
@@ -114,3 +114,41 @@ def test_console_script_in_a_pipe(folders, tmp_path):
     )
     assert done.returncode == 2 and done.stdout == ""
     assert done.stderr.count("\n") == 1 and "absent.png" in done.stderr
+
+
+def test_fit_settings_gan_default_camera_switch_and_fpr(folders, tmp_path, capsys):
+    from gfprint import PRNUFingerprintClassifier
+    from gfprint.residuals import CAMERA_SETTING
+
+    gan, cam = tmp_path / "gan.npz", tmp_path / "cam.npz"
+    assert run(capsys, "fit", folders / "train", "-o", gan, "--fpr", "0.05")[0] == 0
+    assert run(capsys, "fit", folders / "train", "-o", cam, "--camera")[0] == 0
+    meta = PRNUFingerprintClassifier.load_metadata(gan)["extractor"]
+    assert meta["color"] == "rgb" and meta["levels"] == "auto" and meta["sigma"] == 3.0
+    assert not meta["zero_mean"] and not meta["wiener_dft"]
+    clf = PRNUFingerprintClassifier.load(gan)
+    assert clf.fingerprints_.shape == (3, 128, 128, 3)
+    assert clf.threshold == "auto" and clf.false_alarm_rate == 0.05 and clf.threshold_ > 0
+    cam_meta = PRNUFingerprintClassifier.load_metadata(cam)["extractor"]
+    assert {k: cam_meta[k] for k in CAMERA_SETTING} == CAMERA_SETTING
+    assert PRNUFingerprintClassifier.load(cam).fingerprints_.shape == (3, 128, 128)
+    code, out, _ = run(capsys, "evaluate", cam, folders / "test")
+    assert code == 0 and "accuracy 1.0000" in out
+    with pytest.raises(SystemExit) as exit_:  # argparse's usage error
+        main(["fit", str(folders / "train"), "-o", str(gan), "--sigma", "-1"])
+    assert exit_.value.code == 2 and "--sigma" in capsys.readouterr().err
+    code, _, err = run(capsys, "attribute", gan, folders / "big.png", "--threshold", "nan")
+    assert code == 2 and "finite" in err
+
+
+def test_model_without_recorded_post_processing_is_the_camera_setting(folders, tmp_path, capsys):
+    """Models written before the GAN default recorded only denoiser, levels and sigma."""
+    from gfprint import PRNUFingerprintClassifier
+
+    model = tmp_path / "old.npz"
+    assert run(capsys, "fit", folders / "train", "-o", model, "--camera")[0] == 0
+    clf = PRNUFingerprintClassifier.load(model)
+    clf.save(model, metadata={"extractor": {"denoiser": "wavelet", "levels": 4, "sigma": 5.0},
+                              "crop": None})
+    code, out, _ = run(capsys, "evaluate", model, folders / "test")
+    assert code == 0 and "accuracy 1.0000" in out

@@ -96,14 +96,43 @@ def _extractor(settings, jobs):
 
 def _load_model(path):
     from . import PRNUFingerprintClassifier
+    from .residuals import CAMERA_SETTING
 
     if not Path(path).is_file():
         raise CommandError(f"{path}: model file not found.")
     clf = PRNUFingerprintClassifier.load(path)
     meta = PRNUFingerprintClassifier.load_metadata(path)
-    if "extractor" not in meta:
+    if not isinstance(meta.get("extractor"), dict):
         raise CommandError(f"{path}: not a model written by 'gfprint fit' (no extractor settings).")
+    if "color" not in meta["extractor"]:
+        # Written before 0.2, when the camera setting was the default and only the
+        # denoiser, levels and sigma were recorded.
+        meta["extractor"] = {**CAMERA_SETTING, **meta["extractor"]}
     return clf, meta
+
+
+def _levels(text):
+    if text == "auto":
+        return text
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected 'auto' or an integer >= 1, got {text!r}")
+    return value
+
+
+def _sigma(text):
+    if text == "auto":
+        return text
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0 or not np.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected 'auto' or a number > 0, got {text!r}")
+    return value
 
 
 def _image_files(items):
@@ -148,9 +177,18 @@ def cmd_fit(args) -> int:
 
     crop = args.size is not None
     size = (args.size, args.size) if crop else _image_header(data.paths[0])[:2]
-    settings = {"denoiser": args.denoiser, "levels": args.levels, "sigma": args.sigma}
+    from .residuals import CAMERA_SETTING, ResidualExtractor
+
+    settings = {k: v for k, v in ResidualExtractor().get_params().items() if k in CAMERA_SETTING}
+    if args.camera:
+        settings.update(CAMERA_SETTING)
+    for key in ("denoiser", "levels", "sigma"):
+        if getattr(args, key) is not None:
+            settings[key] = getattr(args, key)
     R = _residuals(data.paths, _extractor(settings, args.jobs), size, crop, args.quiet, "fit")
-    clf = PRNUFingerprintClassifier(threshold=args.threshold).fit(R, data.target)
+    threshold = "auto" if args.fpr is not None else args.threshold
+    clf = PRNUFingerprintClassifier(threshold=threshold, false_alarm_rate=args.fpr or 0.01)
+    clf.fit(R, data.target)
     meta = {"extractor": settings, "crop": list(size) if crop else None}
     clf.save(args.output, metadata=meta)
     if not args.quiet:
@@ -287,12 +325,35 @@ def _parser():
     p.add_argument("root", help="folder of source folders: ROOT/<source>/*.png")
     p.add_argument("-o", "--output", required=True, help="model file to write (.npz)")
     p.add_argument(
-        "--denoiser", default="wavelet", choices=["wavelet", "wiener", "gaussian", "median"]
+        "--camera",
+        action="store_true",
+        help="camera-PRNU residual (grey, zero-mean, Wiener-DFT, sigma 5, 4 levels) instead "
+        "of the generator (GAN) default",
     )
-    p.add_argument("--levels", type=int, default=4, help="wavelet levels (default 4)")
-    p.add_argument("--sigma", type=float, default=5.0, help="noise std, 8-bit levels (default 5)")
+    p.add_argument(
+        "--denoiser",
+        default=None,
+        choices=["wavelet", "wiener", "gaussian", "median"],
+        help="denoiser of the residual (default wavelet)",
+    )
+    p.add_argument(
+        "--levels", type=_levels, default=None, help="wavelet levels or 'auto' (default auto)"
+    )
+    p.add_argument(
+        "--sigma",
+        type=_sigma,
+        default=None,
+        help="denoiser noise std in 8-bit levels, or 'auto' per image (default 3; 5 with --camera)",
+    )
     p.add_argument("--size", type=int, default=None, help="centre-crop every image to SIZE x SIZE")
-    p.add_argument("--threshold", type=float, default=None, help="open-set NCC threshold")
+    decision = p.add_mutually_exclusive_group()
+    decision.add_argument("--threshold", type=float, default=None, help="open-set NCC threshold")
+    decision.add_argument(
+        "--fpr",
+        type=float,
+        default=None,
+        help="open-set threshold estimated for this false-alarm rate (e.g. 0.01)",
+    )
     p.set_defaults(func=cmd_fit)
 
     p = sub.add_parser("attribute", parents=[common], help="attribute images to sources")

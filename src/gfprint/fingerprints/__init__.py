@@ -1,5 +1,5 @@
 """Fingerprint-based classifiers."""
 
-from ._classifier import PRNUFingerprintClassifier
+from ._classifier import PRNUFingerprintClassifier, null_quantile_threshold
 
-__all__ = ["PRNUFingerprintClassifier"]
+__all__ = ["PRNUFingerprintClassifier", "null_quantile_threshold"]

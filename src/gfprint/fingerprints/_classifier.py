@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import zipfile
 from numbers import Integral, Real
 
 import numpy as np
@@ -22,10 +20,9 @@ from sklearn.utils.validation import (
 
 from ..metrics import ncc
 from ..metrics._correlation import pce_all_pairs
+from ._io import read_fingerprint_file, write_fingerprint_file
 
-__all__ = ["PRNUFingerprintClassifier"]
-
-_FORMAT_VERSION = 1  # bump when the file layout changes
+__all__ = ["PRNUFingerprintClassifier", "null_quantile_threshold"]
 
 
 class PRNUFingerprintClassifier(ClassifierMixin, BaseEstimator):
@@ -42,15 +39,22 @@ class PRNUFingerprintClassifier(ClassifierMixin, BaseEstimator):
         works on any residual shape). ``"pce"``: peak-to-correlation energy at zero
         shift (Goljan); needs 2-D residual planes ``(n, H, W)``, or rows ``(n, d)``
         taken as ``1 x d`` planes.
-    threshold : float, default=None
-        Open-set threshold in units of ``similarity``. When set (and ``null_class`` is
+    threshold : float, "auto" or None, default=None
+        Decision threshold in units of ``similarity``. When set (and ``null_class`` is
         None), a residual whose best similarity is below it is predicted as
-        ``unknown_label``. With ``null_class``, the null class is predicted below it
-        (``None`` then means 0).
+        ``unknown_label`` (open-set rejection). With ``null_class``, the null class is
+        predicted below it (``None`` then means 0). ``"auto"`` estimates it at ``fit``
+        for ``false_alarm_rate`` (see Notes). For cameras with ``similarity="pce"``,
+        the field's customary decision threshold is 60.
+    false_alarm_rate : float, default=0.01
+        With ``threshold="auto"``: the targeted probability that a residual of a
+        source without a fingerprint reaches the threshold for some fingerprint.
     null_class : label, default=None
         A class seen at ``fit`` that gets no fingerprint (e.g. ``"real"``): it is
         predicted when no fingerprint correlates above ``threshold``. This is the
-        threshold method for real-vs-GAN detection that ``GridSearchCV`` tunes.
+        threshold method for real-vs-GAN detection that ``GridSearchCV`` tunes. It may
+        also name a label of ``sources`` (see :meth:`fit`), whose class is then the
+        null class: that form survives the label encoding of ``cross_val_predict``.
     unknown_label : label, default=None
         Label returned for rejected residuals in the open-set mode; ``None`` means
         ``-1`` when the classes are numbers and ``"unknown"`` otherwise. It must not be
@@ -67,12 +71,23 @@ class PRNUFingerprintClassifier(ClassifierMixin, BaseEstimator):
     ----------
     classes_ : ndarray of shape (n_classes,)
         Sorted class labels.
-    fingerprint_classes_ : ndarray
-        The classes that have a fingerprint (all but ``null_class``).
+    fingerprint_sources_ : ndarray of shape (n_fingerprints,)
+        The source of each fingerprint: the classes other than ``null_class``, or the
+        ``sources`` given to :meth:`fit` other than those of the null class.
+    fingerprint_classes_ : ndarray of shape (n_fingerprints,)
+        The class of each fingerprint (equal to ``fingerprint_sources_`` without
+        ``sources``).
     fingerprints_ : ndarray of float32, shape ``(n_fingerprints, *image_shape_)``
-        Mean residual of each class in ``fingerprint_classes_``.
+        Mean residual of each source in ``fingerprint_sources_``.
     n_images_per_class_ : ndarray of int64, shape (n_classes,)
         Residuals seen per class.
+    null_scores_ : ndarray of float64
+        Only with ``threshold="auto"``: the sorted similarities of the training
+        residuals with the fingerprints of other sources, from which the threshold
+        is read.
+    threshold_ : float or None
+        The threshold in effect (``"auto"`` resolved for the current
+        ``false_alarm_rate``).
     image_shape_ : tuple of int
         Shape of one residual.
     n_features_in_ : int
@@ -85,6 +100,19 @@ class PRNUFingerprintClassifier(ClassifierMixin, BaseEstimator):
 
     Notes
     -----
+    **Automatic threshold.** Every training residual of a source ``s`` was left out
+    of the fingerprints of all other sources, so its similarities with them are
+    samples of what a residual of an unknown source scores; null-class residuals
+    score against every fingerprint. These out-of-source scores are pooled. With
+    ``k`` fingerprints, the per-fingerprint rate ``b = 1 - (1 - a)**(1 / k)`` (Sidak)
+    makes the chance that the *best* of ``k`` independent similarities reaches the
+    threshold equal ``a = false_alarm_rate``; the threshold is the split-conformal
+    ``(1 - b)`` quantile of the ``m`` pooled scores, their
+    ``ceil((m + 1)(1 - b))``-th smallest, which a new exchangeable score exceeds with
+    probability at most ``b``. When ``m`` is too small for that rank, a normal fit to
+    the pooled scores is extrapolated instead. Sources whose fingerprints correlate
+    (one architecture, several seeds) raise the threshold, as they should.
+
     ``predict_proba`` is a monotone map of the similarities for ranking metrics
     (ROC AUC), not a calibrated probability; wrap the estimator in
     :class:`~sklearn.calibration.CalibratedClassifierCV` for calibrated ones. A class
@@ -111,7 +139,8 @@ class PRNUFingerprintClassifier(ClassifierMixin, BaseEstimator):
 
     _parameter_constraints: dict = {
         "similarity": [StrOptions({"ncc", "pce"})],
-        "threshold": [Real, None],
+        "threshold": [Interval(Real, None, None, closed="neither"), StrOptions({"auto"}), None],
+        "false_alarm_rate": [Interval(Real, 0, 1, closed="neither")],
         "null_class": "no_validation",
         "unknown_label": "no_validation",
         "neighborhood": [Interval(Integral, 1, None, closed="left")],
@@ -124,6 +153,7 @@ class PRNUFingerprintClassifier(ClassifierMixin, BaseEstimator):
         *,
         similarity="ncc",
         threshold=None,
+        false_alarm_rate=0.01,
         null_class=None,
         unknown_label=None,
         neighborhood=11,
@@ -132,6 +162,7 @@ class PRNUFingerprintClassifier(ClassifierMixin, BaseEstimator):
     ):
         self.similarity = similarity
         self.threshold = threshold
+        self.false_alarm_rate = false_alarm_rate
         self.null_class = null_class
         self.unknown_label = unknown_label
         self.neighborhood = neighborhood
@@ -140,24 +171,34 @@ class PRNUFingerprintClassifier(ClassifierMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ fitting
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
-        """Estimate one fingerprint per class as the mean of its residuals.
+    def fit(self, X, y, sources=None):
+        """Estimate one fingerprint per source as the mean of its residuals.
 
         Parameters
         ----------
         X : array-like of shape (n, H, W), (n, H, W, C) or (n, d)
             Noise residuals.
         y : array-like of shape (n,)
-            Source labels.
+            Class labels: what :meth:`predict` returns.
+        sources : array-like of shape (n,), default=None
+            The source (generator, camera) of each residual, when a class has several:
+            each source gets its own fingerprint and a class scores the best of its
+            sources' similarities. Every source must belong to one class. ``None``:
+            each class is one source. With ``y`` real-vs-GAN and ``sources`` the
+            generator names, this is per-generator detection as a binary classifier
+            (for ``roc_auc`` scoring and ``TunedThresholdClassifierCV``; pass it
+            through ``params=`` or metadata routing).
 
         Returns
         -------
         self : PRNUFingerprintClassifier
         """
         X, y = self._check_X_y(X, y, reset=True)
-        classes = self._unique_labels(y)
-        self._init_state(classes, X.shape[1:])
-        self._accumulate(X, y)
+        sources = self._check_sources(sources, y)
+        self._init_state(self._unique_labels(y), X.shape[1:], y, sources)
+        self._accumulate(X, y, sources)
+        if self.threshold == "auto":
+            self._fit_null_scores(X, y, sources)
         return self
 
     def partial_fit(self, X, y, classes=None):
@@ -181,6 +222,11 @@ class PRNUFingerprintClassifier(ClassifierMixin, BaseEstimator):
             self._validate_params()
             if classes is None:
                 raise ValueError("classes must be passed on the first call to partial_fit.")
+            if self.threshold == "auto":
+                raise ValueError(
+                    "threshold='auto' is estimated by fit, which sees all residuals at "
+                    "once; with partial_fit, set a numeric threshold."
+                )
         X, y = self._check_X_y(X, y, reset=first)
         if first:
             self._init_state(self._unique_labels(np.asarray(classes)), X.shape[1:])
@@ -191,56 +237,137 @@ class PRNUFingerprintClassifier(ClassifierMixin, BaseEstimator):
                 f"classes={list(classes)} differs from the classes of earlier calls, "
                 f"{list(self.classes_)}."
             )
+        if not np.array_equal(self.fingerprint_sources_, self.fingerprint_classes_):
+            raise ValueError("partial_fit cannot continue a fit made with sources.")
         unseen = np.setdiff1d(np.unique(y), self.classes_)
         if unseen.size:
             raise ValueError(
                 f"y contains labels {list(unseen)} that are not in classes {list(self.classes_)}."
             )
-        self._accumulate(X, y)
+        self._accumulate(X, y, y)
         return self
 
-    def _init_state(self, classes, image_shape):
-        if self.null_class is not None and self.null_class not in set(classes.tolist()):
+    def _check_sources(self, sources, y):
+        if sources is None:
+            return y
+        sources = column_or_1d(np.asarray(sources), warn=True)
+        check_consistent_length(y, sources)
+        self._unique_labels(sources)
+        pairs = {(s, c) for s, c in zip(_py(sources), _py(y))}
+        owners: dict = {}
+        for s, c in pairs:
+            owners.setdefault(s, set()).add(c)
+        shared = {s: sorted(map(str, cs)) for s, cs in owners.items() if len(cs) > 1}
+        if shared:
+            s, cs = next(iter(shared.items()))
             raise ValueError(
-                f"null_class={self.null_class!r} is not one of the classes {list(classes)}."
+                f"every source must belong to one class, but source {s!r} has residuals "
+                f"labelled {cs}."
             )
-        unknown = self._resolved_unknown_label(classes)
-        if (
-            self.threshold is not None
-            and self.null_class is None
-            and unknown in set(classes.tolist())
-        ):
-            raise ValueError(f"unknown_label={unknown!r} is also a class label; choose another.")
-        self.classes_ = classes
-        self.fingerprint_classes_ = (
-            classes[classes != self.null_class] if (self.null_class is not None) else classes.copy()
+        return sources
+
+    def _resolve_null_class(self, classes, y, sources):
+        """The null class as a label of ``classes`` (None when there is none)."""
+        if self.null_class is None:
+            return None
+        if self.null_class in set(_py(classes)):
+            return self.null_class
+        if sources is not None and y is not None and self.null_class in set(_py(sources)):
+            return _py(np.asarray(y)[np.asarray(sources) == self.null_class][:1])[0]
+        raise ValueError(
+            f"null_class={self.null_class!r} is not one of the classes {list(classes)}"
+            + ("" if sources is None or sources is y else " nor one of the sources")
+            + ". (cross_val_predict re-encodes labels as 0..k-1 for decision_function and "
+            "predict_proba; pass the original labels as sources, e.g. "
+            "params={'sources': y}, so that null_class can name one.)"
         )
+
+    def _init_state(self, classes, image_shape, y=None, sources=None):
+        null = self._resolve_null_class(classes, y, sources)
+        if self.threshold is not None and null is None:
+            self._check_unknown_label(classes)
+        if self.similarity == "pce" and self.neighborhood % 2 == 0:
+            raise ValueError(
+                f"neighborhood must be odd (a square centred on the peak), got {self.neighborhood}."
+            )
+        self.classes_ = classes
+        self._null = null
+        if sources is None or sources is y:
+            fp_sources = classes
+            fp_classes = classes
+        else:
+            fp_sources = self._unique_labels(sources)
+            first = {s: c for s, c in zip(_py(sources), _py(y))}
+            fp_classes = np.array([first[s] for s in _py(fp_sources)], dtype=classes.dtype)
+        keep = fp_classes != null if null is not None else np.ones(len(fp_classes), bool)
+        self.fingerprint_sources_ = np.asarray(fp_sources)[keep]
+        self.fingerprint_classes_ = np.asarray(fp_classes)[keep]
         self.image_shape_ = tuple(int(s) for s in image_shape)
         self.n_features_in_ = int(np.prod(self.image_shape_))
         self.n_images_per_class_ = np.zeros(len(classes), np.int64)
-        self._sums = np.zeros((len(self.fingerprint_classes_),) + self.image_shape_, np.float64)
-        if self.similarity == "pce" and len(self.image_shape_) > 2:
-            raise ValueError(
-                f"similarity='pce' needs residual planes (n, H, W) or rows (n, d); got "
-                f"residuals of shape {self.image_shape_}. Use ResidualExtractor(color='gray')."
-            )
+        self._n_per_fingerprint = np.zeros(len(self.fingerprint_sources_), np.int64)
+        self._sums = np.zeros((len(self.fingerprint_sources_),) + self.image_shape_, np.float64)
+        self.__dict__.pop("null_scores_", None)
 
-    def _accumulate(self, X, y):
-        fp_index = {c: i for i, c in enumerate(self.fingerprint_classes_.tolist())}
-        class_index = {c: i for i, c in enumerate(self.classes_.tolist())}
+    def _accumulate(self, X, y, sources):
+        fp_index = {s: i for i, s in enumerate(_py(self.fingerprint_sources_))}
+        class_index = {c: i for i, c in enumerate(_py(self.classes_))}
         for c, count in zip(*np.unique(y, return_counts=True)):
-            self.n_images_per_class_[class_index[c.item() if hasattr(c, "item") else c]] += count
+            self.n_images_per_class_[class_index[_py([c])[0]]] += count
         for s in range(0, len(X), self.batch_size):
-            xb, yb = X[s : s + self.batch_size], y[s : s + self.batch_size]
-            for c in np.unique(yb):
-                key = c.item() if hasattr(c, "item") else c
+            xb, sb = X[s : s + self.batch_size], np.asarray(sources)[s : s + self.batch_size]
+            for src in np.unique(sb):
+                key = _py([src])[0]
                 if key in fp_index:
-                    self._sums[fp_index[key]] += xb[yb == c].sum(axis=0, dtype=np.float64)
-        counts = self.n_images_per_class_[np.searchsorted(self.classes_, self.fingerprint_classes_)]
+                    members = sb == src
+                    self._sums[fp_index[key]] += xb[members].sum(axis=0, dtype=np.float64)
+                    self._n_per_fingerprint[fp_index[key]] += int(members.sum())
+        self._finalize()
+
+    def _finalize(self):
+        if not np.isfinite(self._sums).all():
+            raise ValueError(
+                "the residual sums overflow or are not finite; residuals must be finite "
+                "numbers of a sane magnitude (noise residuals are a few grey levels)."
+            )
         shape = (-1,) + (1,) * len(self.image_shape_)
-        self.fingerprints_ = (self._sums / np.maximum(counts, 1).reshape(shape)).astype(np.float32)
+        counts = np.maximum(self._n_per_fingerprint, 1).reshape(shape)
+        self.fingerprints_ = (self._sums / counts).astype(np.float32)
+
+    def _fit_null_scores(self, X, y, sources):
+        """Similarities of each residual with the fingerprints of the other sources."""
+        if len(self.fingerprint_sources_) == 0:
+            raise ValueError("threshold='auto' needs at least one fingerprint.")
+        scores = self.similarity_scores(X)
+        own = np.asarray(sources)[:, None] == self.fingerprint_sources_[None, :]
+        null = scores[~own]
+        if null.size < 2:
+            raise ValueError(
+                "threshold='auto' needs residuals of at least two sources (or of the "
+                "null class) to see how other sources score against each fingerprint."
+            )
+        self.null_scores_ = np.sort(null.astype(np.float64))
 
     # ---------------------------------------------------------------- predicting
+    @property
+    def threshold_(self):
+        """The decision threshold in effect: a number, or None."""
+        check_is_fitted(self)
+        if self.threshold is None:
+            return None
+        if self.threshold != "auto":
+            if not np.isfinite(self.threshold):  # set_params does not validate
+                raise ValueError(f"threshold must be a finite number, got {self.threshold}.")
+            return float(self.threshold)
+        if not hasattr(self, "null_scores_"):
+            raise ValueError(
+                "threshold='auto' was set after fit; it is estimated from the training "
+                "residuals, so fit again."
+            )
+        return null_quantile_threshold(
+            self.null_scores_, self.false_alarm_rate, len(self.fingerprint_sources_)
+        )
+
     def similarity_scores(self, X) -> np.ndarray:
         """Similarity of each residual with each fingerprint.
 
@@ -252,14 +379,14 @@ class PRNUFingerprintClassifier(ClassifierMixin, BaseEstimator):
         Returns
         -------
         scores : ndarray of float64, shape (n, n_fingerprints)
-            Columns follow ``fingerprint_classes_``.
+            Columns follow ``fingerprint_sources_``.
         """
         check_is_fitted(self)
         X = self._check_X(X)
         if self.similarity == "ncc":
             return ncc(X, self.fingerprints_, batch_size=self.batch_size)
-        planes = X if X.ndim == 3 else X[:, None, :]
-        fps = self.fingerprints_ if X.ndim == 3 else self.fingerprints_[:, None, :]
+        planes = X if X.ndim >= 3 else X[:, None, :]
+        fps = self.fingerprints_ if X.ndim >= 3 else self.fingerprints_[:, None, :]
         out = np.empty((len(X), len(fps)), np.float64)
         for s in range(0, len(X), self.batch_size):
             out[s : s + self.batch_size] = pce_all_pairs(
@@ -269,12 +396,15 @@ class PRNUFingerprintClassifier(ClassifierMixin, BaseEstimator):
 
     def _full_decision(self, X):
         scores = self.similarity_scores(X)
-        if self.null_class is None:
+        if self._null is None and np.array_equal(self.fingerprint_classes_, self.classes_):
             return scores
-        full = np.empty((len(scores), len(self.classes_)), np.float64)
-        is_fp = self.classes_ != self.null_class
-        full[:, is_fp] = scores
-        full[:, ~is_fp] = 0.0 if self.threshold is None else self.threshold
+        full = np.full((len(scores), len(self.classes_)), -np.inf)
+        cols = np.searchsorted(self.classes_, self.fingerprint_classes_)
+        for j, col in enumerate(cols):
+            np.maximum(full[:, col], scores[:, j], out=full[:, col])
+        if self._null is not None:
+            threshold = self.threshold_
+            full[:, self.classes_ == self._null] = 0.0 if threshold is None else threshold
         return full
 
     def decision_function(self, X):
@@ -288,9 +418,10 @@ class PRNUFingerprintClassifier(ClassifierMixin, BaseEstimator):
         Returns
         -------
         scores : ndarray of shape (n, n_classes), or (n,) for two classes
-            Similarity with each class's fingerprint (the ``null_class`` column holds
-            ``threshold``). With two classes, as scikit-learn expects, the score of
-            ``classes_[1]`` minus that of ``classes_[0]``.
+            Similarity with each class's fingerprint, the best of its sources' (the
+            ``null_class`` column holds the threshold). With two classes, as
+            scikit-learn expects, the score of ``classes_[1]`` minus that of
+            ``classes_[0]``.
         """
         full = self._full_decision(X)
         if len(self.classes_) == 2:
@@ -311,10 +442,11 @@ class PRNUFingerprintClassifier(ClassifierMixin, BaseEstimator):
         """
         full = self._full_decision(X)
         pred = self.classes_[np.argmax(full, axis=1)]
-        if self.threshold is not None and self.null_class is None:
-            rejected = full.max(axis=1) < self.threshold
+        threshold = self.threshold_
+        if threshold is not None and self._null is None:
+            unknown = self._check_unknown_label(self.classes_)
+            rejected = full.max(axis=1) < threshold
             if rejected.any():
-                unknown = self._resolved_unknown_label(self.classes_)
                 pred = pred.astype(np.result_type(pred.dtype, np.asarray(unknown).dtype))
                 pred[rejected] = unknown
         return pred
@@ -355,59 +487,33 @@ class PRNUFingerprintClassifier(ClassifierMixin, BaseEstimator):
             extractor's settings; read it back with :meth:`load_metadata`.
         """
         check_is_fitted(self)
-        classes = np.asarray(self.classes_)
-        if classes.dtype == object:
+        labels = [np.asarray(self.classes_), np.asarray(self.fingerprint_sources_)]
+        if any(a.dtype == object for a in labels):
             raise TypeError(
-                "only str or numeric class labels can be saved without pickle; got labels "
-                f"{list(self.classes_)}."
+                "only str or numeric class and source labels can be saved without pickle; "
+                f"got classes {list(self.classes_)}."
             )
         params = {k: _jsonable(v) for k, v in self.get_params().items()}
         arrays = {
-            "format_version": np.int64(_FORMAT_VERSION),
             "params": np.array(json.dumps(params)),
             "metadata": np.array(json.dumps(metadata or {})),
-            "classes": classes,
+            "classes": self.classes_,
             "n_images_per_class": self.n_images_per_class_,
             "sums": self._sums,
             "image_shape": np.asarray(self.image_shape_, np.int64),
+            "fingerprint_sources": self.fingerprint_sources_,
+            "fingerprint_class_index": np.searchsorted(
+                self.classes_, self.fingerprint_classes_
+            ).astype(np.int64),
+            "n_per_fingerprint": self._n_per_fingerprint,
         }
-        arrays["checksum"] = np.array(_checksum(arrays))
-        path = os.fspath(path)
-        tmp = f"{path}.tmp-{os.getpid()}.npz"
-        try:
-            np.savez(tmp, **arrays)
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.remove(tmp)
-
-    @staticmethod
-    def _read(path):
-        try:
-            # Our own file handle: np.load leaks its handle when the zip is corrupt.
-            with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as data:
-                arrays = {k: data[k] for k in data.files}
-            version = int(arrays["format_version"])
-        except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile) as exc:
-            raise ValueError(
-                f"{os.fspath(path)!r} is not a fingerprint file written by "
-                f"PRNUFingerprintClassifier.save: {exc}"
-            ) from exc
-        if version != _FORMAT_VERSION:
-            raise ValueError(
-                f"{os.fspath(path)!r} has format version {version}; this gfprint reads "
-                f"version {_FORMAT_VERSION}."
-            )
-        stored = str(arrays.pop("checksum", ""))
-        if stored != _checksum(arrays):
-            raise ValueError(
-                f"{os.fspath(path)!r} has been modified since it was saved (checksum mismatch)."
-            )
-        return arrays
+        if hasattr(self, "null_scores_"):
+            arrays["null_scores"] = self.null_scores_
+        write_fingerprint_file(path, arrays)
 
     @classmethod
     def load(cls, path):
-        """Read a classifier written by :meth:`save`, verifying its checksum.
+        """Read a classifier written by :meth:`save`, checking it before trusting it.
 
         Parameters
         ----------
@@ -418,19 +524,57 @@ class PRNUFingerprintClassifier(ClassifierMixin, BaseEstimator):
         -------
         clf : PRNUFingerprintClassifier
             Fitted, ready to predict or to continue with ``partial_fit``.
+
+        Raises
+        ------
+        ValueError
+            If the file is not a fingerprint file, was modified, or its arrays or
+            parameters are inconsistent.
         """
-        data = cls._read(path)
-        classes, counts, sums = data["classes"], data["n_images_per_class"], data["sums"]
-        shape = tuple(int(s) for s in data["image_shape"])
-        clf = cls(**json.loads(str(data["params"])))
-        clf._init_state(classes, shape)
-        clf.n_images_per_class_ = counts.astype(np.int64)
-        clf._sums = sums.astype(np.float64)
-        denom = counts[np.searchsorted(classes, clf.fingerprint_classes_)]
-        clf.fingerprints_ = (sums / np.maximum(denom, 1).reshape((-1,) + (1,) * len(shape))).astype(
-            np.float32
-        )
+        data = read_fingerprint_file(path)
+        classes, sums = data["classes"], data["sums"]
+        clf = cls()
+        try:
+            clf.set_params(**json.loads(str(data["params"])))
+            clf._validate_params()
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"{os.fspath(path)!r} has invalid parameters: {exc}") from exc
+        if "fingerprint_sources" in data:
+            owner = classes[data["fingerprint_class_index"]]
+            sources, n_fp = data["fingerprint_sources"], data["n_per_fingerprint"]
+        else:  # format 1: one fingerprint per class but the null class
+            keep = classes != clf.null_class if clf.null_class is not None else slice(None)
+            sources = owner = classes[keep]
+            n_fp = data["n_images_per_class"][keep]
+        if len(sources) != len(sums):
+            raise ValueError(
+                f"{os.fspath(path)!r} is inconsistent: {len(sums)} fingerprints for "
+                f"{len(sources)} sources."
+            )
+        clf._restore(classes, owner, sources, tuple(int(s) for s in data["image_shape"]))
+        clf.n_images_per_class_ = data["n_images_per_class"].astype(np.int64)
+        clf._n_per_fingerprint = n_fp.astype(np.int64)
+        clf._sums = sums
+        clf._finalize()
+        if "null_scores" in data:
+            clf.null_scores_ = data["null_scores"]
         return clf
+
+    def _restore(self, classes, fingerprint_classes, fingerprint_sources, image_shape):
+        null = set(_py(classes)) - set(_py(fingerprint_classes))
+        if len(null) > 1 or (self.null_class is None) != (not null):
+            raise ValueError(
+                f"the stored fingerprints cover classes {list(fingerprint_classes)} of "
+                f"{list(classes)}, which does not fit null_class={self.null_class!r}."
+            )
+        self.classes_ = classes
+        self._null = next(iter(null)) if null else None
+        self.fingerprint_classes_ = fingerprint_classes
+        self.fingerprint_sources_ = fingerprint_sources
+        self.image_shape_ = image_shape
+        self.n_features_in_ = int(np.prod(image_shape))
+        if self.similarity == "pce" and self.neighborhood % 2 == 0:
+            raise ValueError(f"neighborhood must be odd, got {self.neighborhood}.")
 
     @classmethod
     def load_metadata(cls, path) -> dict:
@@ -445,13 +589,22 @@ class PRNUFingerprintClassifier(ClassifierMixin, BaseEstimator):
         -------
         metadata : dict
         """
-        return json.loads(str(cls._read(path)["metadata"]))
+        return json.loads(str(read_fingerprint_file(path)["metadata"]))
 
     # ------------------------------------------------------------------- helpers
     def _resolved_unknown_label(self, classes):
         if self.unknown_label is not None:
             return self.unknown_label
         return -1 if np.issubdtype(np.asarray(classes).dtype, np.number) else "unknown"
+
+    def _check_unknown_label(self, classes):
+        unknown = self._resolved_unknown_label(classes)
+        if unknown in set(_py(classes)):
+            raise ValueError(
+                f"unknown_label={unknown!r} is also a class label, so rejected residuals "
+                "could not be told from that class; set unknown_label to another value."
+            )
+        return unknown
 
     @staticmethod
     def _unique_labels(y):
@@ -475,6 +628,7 @@ class PRNUFingerprintClassifier(ClassifierMixin, BaseEstimator):
             check_array(y, ensure_2d=False, dtype=None)
             check_consistent_length(X, y)
         self._check_shape(X, reset)
+        _check_range(X)
         self._unique_labels(y)  # a clear error for incomparable labels
         check_classification_targets(y)
         return X, y
@@ -485,6 +639,7 @@ class PRNUFingerprintClassifier(ClassifierMixin, BaseEstimator):
         else:
             X = check_array(X, allow_nd=True, dtype=[np.float32, np.float64])
         self._check_shape(X, reset=False)
+        _check_range(X)
         return X
 
     def _check_shape(self, X, reset):
@@ -505,18 +660,60 @@ class PRNUFingerprintClassifier(ClassifierMixin, BaseEstimator):
         return tags
 
 
+def null_quantile_threshold(null_scores, false_alarm_rate, n_fingerprints) -> float:
+    """Threshold that the best of ``n_fingerprints`` null similarities reaches at the given rate.
+
+    Parameters
+    ----------
+    null_scores : ndarray of shape (m,)
+        Sorted similarities of residuals with fingerprints of other sources.
+    false_alarm_rate : float
+        Targeted rate ``a`` at which a residual of an unknown source reaches the
+        threshold for some fingerprint.
+    n_fingerprints : int
+        Number of fingerprints ``k`` a residual is compared with.
+
+    Returns
+    -------
+    threshold : float
+        The ``ceil((m + 1)(1 - b))``-th smallest score, ``b = 1 - (1 - a)**(1 / k)``;
+        beyond the sample (``m`` too small), ``mean + std * z(1 - b)`` of a normal fit.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gfprint.fingerprints import null_quantile_threshold
+    >>> scores = np.sort(np.random.default_rng(0).normal(0, 0.01, 100_000))
+    >>> round(null_quantile_threshold(scores, 0.05, 1), 3)  # normal: 1.645 sd
+    0.016
+    """
+    from scipy.stats import norm
+
+    m = len(null_scores)
+    per_pair = -np.expm1(np.log1p(-false_alarm_rate) / n_fingerprints)
+    rank = int(np.ceil((m + 1) * (1.0 - per_pair)))
+    if rank <= m:
+        return float(null_scores[rank - 1])
+    mean, std = float(np.mean(null_scores)), float(np.std(null_scores, ddof=1))
+    return mean + std * float(norm.isf(per_pair))
+
+
+def _py(values):
+    """Labels as Python scalars, so that numpy and Python labels compare and hash alike."""
+    return [v.item() if hasattr(v, "item") else v for v in values]
+
+
+def _check_range(X):
+    """Residuals are float32 data: values beyond its range can only be a mistake."""
+    if X.dtype == np.float64 and X.size and np.abs(X).max() > np.finfo(np.float32).max:
+        raise ValueError(
+            f"residuals reach {np.abs(X).max():.3g}, beyond the float32 range that "
+            "residuals (a few grey levels) live in; they would overflow the fingerprints."
+        )
+
+
 def _ndim(X):
     return X.ndim if hasattr(X, "ndim") else np.asarray(X, dtype=object).ndim
-
-
-def _checksum(arrays) -> str:
-    """SHA-256 over the names, dtypes, shapes and bytes of the arrays, in name order."""
-    digest = hashlib.sha256()
-    for key in sorted(arrays):
-        arr = np.ascontiguousarray(arrays[key])
-        digest.update(f"{key}|{arr.dtype.str}|{arr.shape}|".encode())
-        digest.update(arr.tobytes())
-    return digest.hexdigest()
 
 
 def _jsonable(value):

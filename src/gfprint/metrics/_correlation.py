@@ -205,10 +205,12 @@ def _pce_from_cc(cc, sy, sx, neighborhood, return_peak=False):
 
 
 def pce_all_pairs(residuals, fingerprints, *, neighborhood=11) -> np.ndarray:
-    """PCE (aligned, zero shift) of every residual plane with every fingerprint plane.
+    """PCE (aligned, zero shift) of every residual with every fingerprint.
 
-    Each input is transformed once; each pair costs one inverse FFT and one kernel
-    pass. Returns float64 ``(n, k)``.
+    Planes ``(n, H, W)``, or colour residuals ``(n, H, W, C)``, whose correlation
+    plane is the sum of the channels' (a shift moves all channels together). Each
+    input is transformed once; each pair costs one inverse FFT and one kernel pass.
+    Returns float64 ``(n, k)``.
 
     Examples
     --------
@@ -225,12 +227,26 @@ def pce_all_pairs(residuals, fingerprints, *, neighborhood=11) -> np.ndarray:
     """
     r = _float(residuals, "residuals")
     f = _float(fingerprints, "fingerprints")
-    shape = r.shape[1:]
-    fr = scipy.fft.rfft2(r - r.mean(axis=(1, 2), keepdims=True, dtype=np.float64).astype(r.dtype))
-    ff = scipy.fft.rfft2(f - f.mean(axis=(1, 2), keepdims=True, dtype=np.float64).astype(f.dtype))
+    if r.ndim == 3:
+        r, f = r[..., None], f[..., None]
+    if r.ndim != 4 or f.ndim != 4 or r.shape[1:] != f.shape[1:]:
+        raise ValueError(
+            f"residuals {r.shape} and fingerprints {f.shape} must be stacks of planes or of "
+            "colour residuals of one size."
+        )
+    shape = r.shape[1:3]
+    fr = scipy.fft.rfft2(_channel_first_zero_mean(r), axes=(2, 3))
+    ff = scipy.fft.rfft2(_channel_first_zero_mean(f), axes=(2, 3))
     out = np.empty((len(r), len(f)), np.float64)
     for i in range(len(r)):
-        cc = scipy.fft.irfft2(np.conj(fr[i])[None] * ff, s=shape)
+        cross = (np.conj(fr[i])[None] * ff).sum(axis=1)
+        cc = scipy.fft.irfft2(cross, s=shape)
         for j in range(len(f)):
             out[i, j] = _pce_from_cc(cc[j], 0, 0, neighborhood)
     return out
+
+
+def _channel_first_zero_mean(x):
+    """``(n, H, W, C)`` to ``(n, C, H, W)`` with each plane's mean removed."""
+    x = np.moveaxis(x, -1, 1)
+    return x - x.mean(axis=(2, 3), keepdims=True, dtype=np.float64).astype(x.dtype)
