@@ -23,28 +23,33 @@ import numpy as np
 from gfprint import PRNUFingerprintClassifier, ResidualExtractor
 from gfprint.datasets import load_gan_zoo, make_camera_images
 from gfprint.metrics import crosscorr_2d
-from gfprint.residuals import estimate_fingerprint
+from gfprint.residuals import CAMERA_SETTING, estimate_fingerprint
 
 
 def autocorrelation(fingerprint):
-    """Circular autocorrelation, zero shift in the centre, 1 at zero shift."""
-    cc = crosscorr_2d(fingerprint, fingerprint)
+    """Circular autocorrelation, zero shift in the centre, 1 at zero shift.
+
+    Colour fingerprints: the channels' autocorrelations added (a shift moves all
+    channels together).
+    """
+    planes = fingerprint[:, :, None] if fingerprint.ndim == 2 else fingerprint
+    cc = sum(crosscorr_2d(planes[:, :, c], planes[:, :, c]) for c in range(planes.shape[2]))
     return np.fft.fftshift(cc / cc[0, 0])
 
 
 # %%
 # A camera fingerprint
 # --------------------
-# 64 images of one simulated 128x128 camera; camera residual defaults.
+# 64 images of one simulated 128x128 camera; the camera residual setting.
 cams = make_camera_images(n_cameras=1, n_images=64, shape=(128, 128), random_state=0)
-camera_fp = estimate_fingerprint(cams.images)
+camera_fp = estimate_fingerprint(cams.images, **CAMERA_SETTING)
 
 # %%
 # GAN fingerprints
 # ----------------
-# 500 images of each source of the zoo; 32x32 images allow two wavelet levels.
+# 500 images of each source of the zoo; the residual's GAN defaults (colour kept).
 zoo = load_gan_zoo(n_per_source=500, random_state=0)
-residuals = ResidualExtractor(levels=2).fit_transform(zoo.images)
+residuals = ResidualExtractor().fit_transform(zoo.images)
 clf = PRNUFingerprintClassifier().fit(residuals, zoo.target)
 sources = clf.fingerprint_classes_.tolist()
 fingerprints = {"camera (128x128)": camera_fp}

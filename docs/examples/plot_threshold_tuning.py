@@ -33,7 +33,7 @@ from gfprint.datasets import load_gan_zoo
 from gfprint.plotting import plot_roc
 
 zoo = load_gan_zoo(n_per_source=300, random_state=0)
-residuals = ResidualExtractor(levels=2).fit_transform(zoo.images)  # 32x32: 2 levels
+residuals = ResidualExtractor().fit_transform(zoo.images)  # 32x32: 2 wavelet levels
 R_train, R_test, y_train, y_test = train_test_split(
     residuals, zoo.target, test_size=0.5, stratify=zoo.target, random_state=0
 )
@@ -108,14 +108,15 @@ fig.axes[0].legend(fontsize=8, loc="lower right")
 # correlation (the null class's column holds the threshold), so changing the
 # threshold shifts every score by the same amount and the ranking, hence the
 # AUC, stays the same. A search with ``scoring="roc_auc"`` finds every candidate
-# equally good:
+# equally good. (Binary labels with ``sources=``: one fingerprint per generator,
+# the score is the best of them.)
 y_binary = np.where(y_train == "real", "real", "gan")
 auc_search = GridSearchCV(
     PRNUFingerprintClassifier(null_class="real"),
     {"threshold": thresholds},
     scoring="roc_auc",
     cv=StratifiedKFold(5, shuffle=True, random_state=0),
-).fit(R_train, y_binary)
+).fit(R_train, y_binary, sources=y_train)
 auc = auc_search.cv_results_["mean_test_score"]
 print(f"ROC AUC over the {len(thresholds)} thresholds: min {auc.min():.4f}, max {auc.max():.4f}")
 plt.show()
