@@ -1,4 +1,4 @@
-"""Learned attribution on the built-in zoo: the CNN learns it, and immunization works.
+"""Learned attribution on the built-in zoo: the CNN learns it; perturbations in a Pipeline.
 
 Real images and three generators with different upsampling (transposed convolution,
 nearest-upsample, pixel shuffle) keep the tests fast; chance is 1/4.
@@ -23,14 +23,10 @@ ATTACK = dict(quality=(10, 75))  # Yu et al. Sec. 4.4: JPEG quality drawn from 1
 # 0.25. The bound keeps a margin for other platforms.
 CLEAN_BOUND = 0.8
 
-# One small training run is noisy (with 15 epochs, immunization lost 0.07 for one
-# seed and gained 0.09 for two others), so the claim is tested as the mean over
-# three seeds of 25-epoch runs. Measured on the JPEG-attacked test images with 2
-# torch threads, clean-trained vs immunized: seed 0 0.787 vs 0.805, seed 1 0.807 vs
-# 0.890, seed 2 0.818 vs 0.897; mean gain 0.060.
-IMMUNIZATION = dict(width=0.1, max_epochs=25)
-SEEDS = (0, 1, 2)
-MEAN_GAIN_BOUND = 0.03
+# Whether JPEG immunization beats clean training is a statistical claim about
+# training (one 15-epoch run lost 0.07 where others gained 0.09): it is measured over
+# seeds in benchmarks/bench_immunization.py, not tested here. That augmentation is
+# applied per training batch is tested in test_nn.py.
 
 
 @pytest.fixture(scope="module")
@@ -50,22 +46,6 @@ def plain(split):
 def test_cnn_learns_the_clean_zoo(split, plain):
     _, X_test, _, y_test = split
     assert plain.score(X_test, y_test) >= CLEAN_BOUND
-
-
-@pytest.mark.slow
-def test_jpeg_immunization_beats_clean_training_on_attacked_images(split):
-    X_train, X_test, y_train, y_test = split
-    attacked = JPEGCompression(**ATTACK, random_state=1).transform(X_test)
-    gains = []
-    for seed in SEEDS:
-        params = dict(IMMUNIZATION, random_state=seed)
-        plain = CNNAttributor(**params).fit(X_train, y_train)
-        immunized = CNNAttributor(**params, augment=JPEGCompression(**ATTACK))
-        immunized.fit(X_train, y_train)
-        atk = plain.score(attacked, y_test)
-        assert atk < plain.score(X_test, y_test)  # the attack hurts
-        gains.append(immunized.score(attacked, y_test) - atk)
-    assert np.mean(gains) >= MEAN_GAIN_BOUND, gains
 
 
 def test_prnu_fitted_on_perturbed_images_through_a_pipeline(split):
