@@ -131,8 +131,9 @@ def test_sklearn_tools(toy, tmp_path):
     loaded = CNNAttributor(width=0.05).load_params(path)
     np.testing.assert_array_equal(loaded.predict_proba(X), fitted.predict_proba(X))
     np.testing.assert_array_equal(loaded.classes_, fitted.classes_)
-    with pytest.raises(ValueError, match="architecture"):
-        CNNAttributor(width=0.1).load_params(path)
+    adopted = CNNAttributor(width=0.1).load_params(path)  # the file's architecture wins
+    assert adopted.get_params()["width"] == 0.05
+    np.testing.assert_array_equal(adopted.predict_proba(X), fitted.predict_proba(X))
     (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
     with pytest.raises(ValueError, match="not a CNNAttributor checkpoint"):
         CNNAttributor().load_params(tmp_path / "junk.pt")

@@ -20,10 +20,11 @@ from dataclasses import dataclass
 import numpy as np
 from joblib import Parallel, delayed
 
-from .exceptions import ImageReadError
+from .exceptions import ImageReadError, NotFittedError
 
 __all__ = [
     "ImageSet",
+    "check_fitted",
     "check_images",
     "iter_batches",
     "read_image",
@@ -35,6 +36,20 @@ _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".
 
 def _is_path(obj) -> bool:
     return isinstance(obj, (str, os.PathLike))
+
+
+def check_fitted(estimator) -> None:
+    """scikit-learn's ``check_is_fitted``, raising :class:`gfprint.NotFittedError`.
+
+    gfprint's error subclasses scikit-learn's, so either ``except`` clause catches it.
+    """
+    from sklearn.exceptions import NotFittedError as SklearnNotFittedError
+    from sklearn.utils.validation import check_is_fitted
+
+    try:
+        check_is_fitted(estimator)
+    except SklearnNotFittedError as exc:
+        raise NotFittedError(str(exc)) from None
 
 
 def to_working_float(image: np.ndarray, *, where: str = "X") -> np.ndarray:
@@ -76,18 +91,24 @@ def to_working_float(image: np.ndarray, *, where: str = "X") -> np.ndarray:
 
 
 def read_image(path) -> np.ndarray:
-    """Read one image file as uint8 or uint16, shape ``(H, W)`` or ``(H, W, 3)``.
+    """Read one image file as uint8, uint16 or float32, shape ``(H, W)`` or ``(H, W, 3)``.
 
     Grey (``L``) and 16-bit grey (``I;16``) files keep one plane; every other mode
-    (palette, RGBA, CMYK, ...) is converted to RGB by Pillow, dropping alpha.
+    (palette, RGBA, CMYK, ...) is converted to RGB by Pillow, dropping alpha. Single-
+    plane 32-bit files are read at their true range, never squeezed into 8 bits:
+    integer (``I``) files whose values fit 0-65535 as 16-bit intensities, floating
+    (``F``) files as float32 that must lie on [0, 1] like any floating image; other
+    values are refused.
 
     Raises
     ------
     ImageReadError
-        If the file is missing, truncated or not an image; the message names it.
+        If the file is missing, truncated, too large to decode safely, not an image,
+        or holds values gfprint cannot interpret; the message names it.
     """
     from PIL import Image, UnidentifiedImageError
 
+    where = repr(os.fspath(path))
     try:
         with Image.open(path) as img:
             img.load()
@@ -95,11 +116,32 @@ def read_image(path) -> np.ndarray:
                 arr = np.asarray(img, dtype=np.uint8)
             elif img.mode.startswith("I;16"):
                 arr = np.asarray(img).astype(np.uint16)
+            elif img.mode in ("I", "F"):
+                arr = _wide_plane(np.asarray(img), img.mode, where)
             else:
                 arr = np.asarray(img.convert("RGB"), dtype=np.uint8)
-    except (OSError, UnidentifiedImageError, ValueError, SyntaxError) as exc:
-        raise ImageReadError(f"cannot read image file {os.fspath(path)!r}: {exc}") from exc
+    except (OSError, UnidentifiedImageError, ValueError, SyntaxError,
+            Image.DecompressionBombError) as exc:
+        raise ImageReadError(f"cannot read image file {where}: {exc}") from exc
     return arr
+
+
+def _wide_plane(arr, mode, where):
+    """A 32-bit integer or float plane at its true range, or a clear refusal."""
+    lo, hi = (float(arr.min()), float(arr.max())) if arr.size else (0.0, 0.0)
+    if mode == "I":
+        if 0 <= lo and hi <= 65535:
+            return arr.astype(np.uint16)
+        raise ImageReadError(
+            f"image file {where} is 32-bit integer with values in [{lo:.6g}, {hi:.6g}]; "
+            "gfprint reads integer images of up to 16 bits (0-65535). Rescale it first."
+        )
+    if np.isfinite(arr).all() and 0.0 <= lo and hi <= 1.0:
+        return arr.astype(np.float32)
+    raise ImageReadError(
+        f"image file {where} is floating point with values in [{lo:.6g}, {hi:.6g}]; "
+        "floating images must be finite and lie on [0, 1]. Rescale it first."
+    )
 
 
 def _image_header(path) -> tuple[int, int, int]:
@@ -109,8 +151,9 @@ def _image_header(path) -> tuple[int, int, int]:
     try:
         with Image.open(path) as img:
             w, h = img.size
-            c = 1 if (img.mode == "L" or img.mode.startswith("I;16")) else 3
-    except (OSError, UnidentifiedImageError, ValueError, SyntaxError) as exc:
+            c = 1 if img.mode in ("L", "I", "F") or img.mode.startswith("I;16") else 3
+    except (OSError, UnidentifiedImageError, ValueError, SyntaxError,
+            Image.DecompressionBombError) as exc:
         raise ImageReadError(f"cannot read image file {os.fspath(path)!r}: {exc}") from exc
     return h, w, c
 
@@ -146,6 +189,15 @@ class ImageSet:
         """The images ``start:stop`` as a new (cheap) ImageSet."""
         return ImageSet(self.data[start:stop], self.height, self.width, self.n_channels)
 
+    def check_values(self, batch_size: int = 64) -> None:
+        """Check array images for NaN, infinity and range, one batch at a time.
+
+        Paths are read only when their images are used; this checks arrays only.
+        """
+        if not self.is_paths:
+            for s in range(0, self.n_images, batch_size):
+                to_working_float(self.data[s : s + batch_size])
+
     def load(self) -> np.ndarray:
         """All images of this set as float32 ``(n, H, W, C)`` on 0-255."""
         if not self.is_paths:
@@ -163,6 +215,26 @@ class ImageSet:
                 )
             out[i] = to_working_float(img, where=f"image file {os.fspath(path)!r}")
         return out
+
+
+def _stack_mixed_dtypes(items):
+    """Stack images of different dtypes, each scaled by its own dtype.
+
+    numpy would upcast the whole stack (an 8-bit image next to a 16-bit one would be
+    read as 16-bit, 257 times too dark); each image goes to float32 on [0, 1] instead.
+    """
+    arrays = [np.asarray(x) for x in items]
+    if len({a.dtype for a in arrays}) <= 1:
+        return None
+    out = []
+    for i, a in enumerate(arrays):
+        if not (a.dtype in (np.uint8, np.uint16) or np.issubdtype(a.dtype, np.floating)):
+            return None  # refused below with the usual dtype message
+        out.append(to_working_float(a, where=f"image {i}") / np.float32(255.0))
+    try:
+        return np.stack(out)
+    except ValueError:
+        return None
 
 
 def check_images(X, *, min_size: int = 1, what: str = "X") -> ImageSet:
@@ -197,8 +269,11 @@ def check_images(X, *, min_size: int = 1, what: str = "X") -> ImageSet:
         h, w, c = _image_header(paths[0])
         images = ImageSet(paths, h, w, c)
     else:
+        arr, cause = None, None
+        if isinstance(X, Sequence) and not isinstance(X, np.ndarray) and len(X) > 0:
+            arr = _stack_mixed_dtypes(X)
         try:
-            arr = np.asarray(X)
+            arr = np.asarray(X) if arr is None else arr
         except ValueError as exc:
             arr, cause = None, exc
         if arr is None or arr.dtype == object:
@@ -206,6 +281,11 @@ def check_images(X, *, min_size: int = 1, what: str = "X") -> ImageSet:
                 f"{what} could not be read as an image array (mixed image sizes, or a mix "
                 "of arrays and paths?); all images in one call must share their size."
             ) from (cause if arr is None else None)
+        if arr.ndim == 3 and arr.shape[-1] == 3 and min(arr.shape[:2]) > 3:
+            raise ValueError(
+                f"{what} has shape {arr.shape}, which looks like one (H, W, 3) colour image, "
+                "not a stack of grey images 3 pixels wide. For one image, pass image[None]."
+            )
         if arr.ndim == 3:
             arr = arr[..., None]
         elif arr.ndim != 4:

@@ -56,7 +56,7 @@ def _center_crop(image, size, path):
 
 def _read_stack(paths, size, crop):
     """Read images into one array: centre-cropped to ``size``, or required to match it."""
-    from ._validation import read_image
+    from ._validation import _stack_mixed_dtypes, read_image
 
     images = []
     for p in paths:
@@ -74,7 +74,8 @@ def _read_stack(paths, size, crop):
                 "in its channels."
             )
         images.append(img)
-    return np.stack(images)
+    mixed = _stack_mixed_dtypes(images)  # 8- and 16-bit files: each scaled by its own type
+    return np.stack(images) if mixed is None else mixed
 
 
 def _residuals(paths, extractor, size, crop, quiet, desc):

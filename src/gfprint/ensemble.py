@@ -6,9 +6,8 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, _fit_context, clone
 from sklearn.utils._param_validation import HasMethods, StrOptions
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import check_is_fitted
 
-from ._validation import check_images
+from ._validation import check_fitted, check_images
 
 __all__ = ["TRANSFORMS", "TTAClassifier"]
 
@@ -47,7 +46,9 @@ class TTAClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         Keys of :data:`TRANSFORMS`. Rotations by 90 and 270 degrees need square images.
     voting : {"hard", "soft"}, default="hard"
         ``"hard"``: majority of the predicted labels (ties go to the class first in
-        ``classes_``); ``"soft"``: arg-max of the mean ``predict_proba``.
+        ``classes_``; a label outside ``classes_``, such as the ``"unknown"`` of an
+        open-set classifier, is a candidate too and loses ties); ``"soft"``: arg-max
+        of the mean ``predict_proba``.
 
     Attributes
     ----------
@@ -140,17 +141,24 @@ class TTAClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         -------
         y_pred : ndarray of shape (n,)
         """
-        check_is_fitted(self)
+        check_fitted(self)
         if self.voting == "soft":
             return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
-        votes = np.zeros((len(X), len(self.classes_)), np.int64)
-        index = {c: i for i, c in enumerate(self.classes_.tolist())}
-        for copy in self._copies(X):
-            pred = self.estimator_.predict(copy)
-            cols = np.array([index.get(p, -1) for p in pred.tolist()])
-            known = cols >= 0  # open-set labels such as "unknown" cast no class vote
-            votes[np.flatnonzero(known), cols[known]] += 1
-        return self.classes_[np.argmax(votes, axis=1)]
+        preds = [np.asarray(self.estimator_.predict(copy)) for copy in self._copies(X)]
+        # Labels outside classes_ (an open-set "unknown") are candidates too: a copy that
+        # rejects an image votes for the rejection, and most rejections reject it.
+        known = self.classes_.tolist()
+        extra = [p for p in dict.fromkeys(np.concatenate(preds).tolist()) if p not in set(known)]
+        labels = known + extra
+        index = {c: i for i, c in enumerate(labels)}
+        votes = np.zeros((len(preds[0]), len(labels)), np.int64)
+        for pred in preds:
+            votes[np.arange(len(pred)), [index[p] for p in pred.tolist()]] += 1
+        winner = np.argmax(votes, axis=1)  # ties: the class first in classes_
+        if not extra:
+            return self.classes_[winner]
+        out = np.asarray(labels, dtype=np.result_type(self.classes_, *preds))
+        return out[winner]
 
     @available_if(_estimator_has("predict_proba"))
     def predict_proba(self, X):
@@ -165,7 +173,7 @@ class TTAClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         -------
         proba : ndarray of shape (n, n_classes)
         """
-        check_is_fitted(self)
+        check_fitted(self)
         probas = [self.estimator_.predict_proba(copy) for copy in self._copies(X)]
         return np.mean(probas, axis=0)
 

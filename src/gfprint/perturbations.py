@@ -46,6 +46,9 @@ def _range(value, name, lo=-np.inf, hi=np.inf):
     return low, high
 
 
+_CHUNK = 64  # images converted to float at a time
+
+
 def _to_uint8(image: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(image), 0, 255).astype(np.uint8)
 
@@ -122,9 +125,11 @@ class Perturbation(TransformerMixin, BaseEstimator):
         images : ndarray of uint8
         """
         images = check_images(X)
-        data = images.load()
         grey = np.ndim(X) == 3 if not images.is_paths else False
-        out = [self._perturb_one(_to_uint8(img), rng) for img in data]
+        out = []
+        for s in range(0, images.n_images, _CHUNK):  # paths are read a chunk at a time
+            data = images.chunk(s, s + _CHUNK).load()
+            out += [self._perturb_one(_to_uint8(img), rng) for img in data]
         stacked = np.stack(out)
         return stacked[..., 0] if grey else stacked
 

@@ -30,7 +30,9 @@ def load_image_folder(root, *, lazy=False, suffixes=_IMAGE_SUFFIXES):
     Returns
     -------
     data : :class:`~sklearn.utils.Bunch`
-        ``images`` (uint8/uint16 ``(n, H, W[, C])``, only when ``lazy=False``) or
+        ``images`` (``(n, H, W[, C])``, only when ``lazy=False``: the files' type,
+        uint8, uint16 or float32; float32 on [0, 1] when files of different bit
+        depths are mixed, each scaled by its own type) or
         ``paths`` (list of str, only when ``lazy=True``), ``target`` (source name per
         image), ``target_names`` (sorted sources) and ``filenames``.
 
@@ -86,19 +88,28 @@ def load_image_folder(root, *, lazy=False, suffixes=_IMAGE_SUFFIXES):
 
 
 def _load_stack(paths):
-    from .._validation import read_image
+    """All images in one array; files of different bit depths as float32 on [0, 1]."""
+    from .._validation import read_image, to_working_float
+
+    def unit(img, where):
+        return to_working_float(img, where=where) / np.float32(255.0)
 
     first = read_image(paths[0])
     out = np.empty((len(paths),) + first.shape, first.dtype)
     out[0] = first
     for i, path in enumerate(paths[1:], start=1):
         img = read_image(path)
-        if img.shape != first.shape or img.dtype != first.dtype:
+        if img.shape != first.shape:
             raise ValueError(
-                f"image file {path!r} has shape {img.shape} ({img.dtype}), unlike the first "
-                f"image {paths[0]!r} with {first.shape} ({first.dtype}); load with lazy=True "
-                "or resize the images to one size."
+                f"image file {path!r} has shape {img.shape}, unlike the first image "
+                f"{paths[0]!r} with {first.shape}; load with lazy=True or resize the images "
+                "to one size."
             )
-        out[i] = img
+        if img.dtype != out.dtype and out.dtype != np.float32:
+            # Another bit depth: each image is scaled by its own type (never upcast).
+            converted = np.empty(out.shape, np.float32)
+            converted[:i] = unit(out[:i], f"image files {paths[0]!r}...")
+            out = converted
+        out[i] = unit(img, f"image file {path!r}") if out.dtype == np.float32 else img
     check_images(out)
     return out

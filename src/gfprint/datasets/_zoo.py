@@ -59,6 +59,11 @@ def _load_generator(name: str, entry: dict):
 
     from ._zoo_models import build_generator
 
+    missing = [k for k in ("file", "sha256", "architecture") if not isinstance(entry.get(k), str)]
+    if missing:
+        raise GfprintError(
+            f"the GAN zoo manifest entry of generator {name!r} lacks {missing}; reinstall gfprint."
+        )
     path = _data_dir() / entry["file"]
     try:
         raw = path.read_bytes()
@@ -77,9 +82,37 @@ def _load_generator(name: str, entry: dict):
             )
             for key in arrays.files
         }
-    generator = build_generator(entry["architecture"])
-    generator.load_state_dict(state)
+    try:
+        generator = build_generator(entry["architecture"])
+        generator.load_state_dict(state)
+    except (KeyError, ValueError, RuntimeError) as exc:
+        raise GfprintError(
+            f"weight file {path} does not fit generator {name!r} "
+            f"({entry['architecture']}): {str(exc).splitlines()[0]}"
+        ) from exc
     return generator.eval()
+
+
+def _sample_sources(manifest, available, chosen, n_per_source, size, random_state):
+    """One block of images per chosen source; the global torch RNG is left as it was."""
+    import torch
+
+    from ._zoo_models import real_patches, sample
+
+    blocks = []
+    with torch.random.fork_rng(devices=[]):  # building a generator draws its init weights
+        for index, name in enumerate(available):
+            if name not in chosen:
+                continue
+            seed = np.random.SeedSequence([random_state, index])
+            if name == REAL:
+                rng = np.random.default_rng(seed)
+                block = real_patches(n_per_source, size=size, region="heldout", rng=rng)
+            else:
+                generator = _load_generator(name, manifest["generators"][name])
+                block = sample(generator, n_per_source, rng_seed=int(seed.generate_state(1)[0]))
+            blocks.append(block)
+    return blocks
 
 
 def _degrade(images: np.ndarray, difficulty: str, rng: np.random.Generator) -> np.ndarray:
@@ -171,21 +204,8 @@ def load_gan_zoo(
     if unknown or not chosen:
         raise ValueError(f"unknown zoo sources {unknown}; available: {available}.")
 
-    from ._zoo_models import real_patches, sample
-
-    blocks = []
-    for index, name in enumerate(available):
-        if name not in chosen:
-            continue
-        seed = np.random.SeedSequence([random_state, index])
-        if name == REAL:
-            rng = np.random.default_rng(seed)
-            block = real_patches(n_per_source, size=size, region="heldout", rng=rng)
-        else:
-            generator = _load_generator(name, manifest["generators"][name])
-            block = sample(generator, n_per_source, rng_seed=int(seed.generate_state(1)[0]))
-        blocks.append(block)
-    images = np.concatenate(blocks)
+    images = np.concatenate(_sample_sources(manifest, available, chosen, n_per_source, size,
+                                            random_state))
     rng = np.random.default_rng(np.random.SeedSequence([random_state, 10_000]))
     images = _degrade(images, difficulty, rng)
     target = np.repeat(np.array(chosen), n_per_source)

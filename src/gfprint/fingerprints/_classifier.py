@@ -13,11 +13,11 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
     check_array,
     check_consistent_length,
-    check_is_fitted,
     column_or_1d,
     validate_data,
 )
 
+from .._validation import check_fitted
 from ..metrics import ncc
 from ..metrics._correlation import pce_all_pairs
 from ._io import read_fingerprint_file, write_fingerprint_file
@@ -352,7 +352,7 @@ class PRNUFingerprintClassifier(ClassifierMixin, BaseEstimator):
     @property
     def threshold_(self):
         """The decision threshold in effect: a number, or None."""
-        check_is_fitted(self)
+        check_fitted(self)
         if self.threshold is None:
             return None
         if self.threshold != "auto":
@@ -381,7 +381,7 @@ class PRNUFingerprintClassifier(ClassifierMixin, BaseEstimator):
         scores : ndarray of float64, shape (n, n_fingerprints)
             Columns follow ``fingerprint_sources_``.
         """
-        check_is_fitted(self)
+        check_fitted(self)
         X = self._check_X(X)
         if self.similarity == "ncc":
             return ncc(X, self.fingerprints_, batch_size=self.batch_size)
@@ -486,7 +486,7 @@ class PRNUFingerprintClassifier(ClassifierMixin, BaseEstimator):
             JSON-serialisable information stored alongside, e.g. the residual
             extractor's settings; read it back with :meth:`load_metadata`.
         """
-        check_is_fitted(self)
+        check_fitted(self)
         labels = [np.asarray(self.classes_), np.asarray(self.fingerprint_sources_)]
         if any(a.dtype == object for a in labels):
             raise TypeError(
@@ -713,7 +713,22 @@ def _check_range(X):
 
 
 def _ndim(X):
-    return X.ndim if hasattr(X, "ndim") else np.asarray(X, dtype=object).ndim
+    if hasattr(X, "ndim"):
+        return X.ndim
+    if isinstance(X, (list, tuple)) and X and all(hasattr(x, "shape") for x in X):
+        shapes = sorted({tuple(np.shape(x)) for x in X})
+        if len(shapes) > 1:
+            raise ValueError(
+                f"X holds residuals of different shapes {shapes[:3]}; all residuals in one "
+                "call must share one shape (that of the fingerprints)."
+            )
+        return 1 + len(shapes[0])
+    try:
+        return np.asarray(X, dtype=object).ndim
+    except ValueError as exc:
+        raise ValueError(
+            "X could not be read as an array of residuals (residuals of different shapes?)."
+        ) from exc
 
 
 def _jsonable(value):

@@ -11,14 +11,19 @@ import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin, _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_array
 
-from .._validation import check_images
+from .._validation import check_fitted, check_images
 from ._modules import VARIANTS, AttributionNet
 
 __all__ = ["CNNAttributor"]
 
 _ARCH_PARAMS = ("variant", "switch_resolution", "width")
+
+
+def _to_uint8(images):
+    return np.clip(np.rint(images), 0, 255).astype(np.uint8)
 
 
 class _Collate:
@@ -184,7 +189,21 @@ class CNNAttributor(ClassifierMixin, TransformerMixin, BaseEstimator):
                 f"this CNNAttributor was trained on {self.image_size_}x{self.image_size_} "
                 f"images; got {h}x{w}."
             )
-        return np.clip(np.rint(images.load()), 0, 255).astype(np.uint8)
+        return images
+
+    def _batches(self, X):
+        """uint8 batches of a validated image set: paths are read one batch at a time."""
+        images = self._images(X, fitting=False)
+        step = max(self.batch_size, 256)
+        for s in range(0, images.n_images, step):
+            yield _to_uint8(images.chunk(s, s + step).load())
+
+    def _check_device(self):
+        if str(self.device).startswith("cuda") and not torch.cuda.is_available():
+            raise ValueError(
+                f"device={self.device!r}, but PyTorch sees no CUDA device on this machine "
+                "(torch.cuda.is_available() is False); use device='cpu'."
+            )
 
     def _build(self, image_size, n_classes, seed):
         from skorch import NeuralNetClassifier
@@ -240,13 +259,21 @@ class CNNAttributor(ClassifierMixin, TransformerMixin, BaseEstimator):
         -------
         self : CNNAttributor
         """
-        images = self._images(X, fitting=True)
+        self._check_device()
+        images = _to_uint8(self._images(X, fitting=True).load())
         y = np.asarray(y)
         if y.ndim != 1 or len(y) != len(images):
             raise ValueError(
                 f"y must hold one label per image: got shape {y.shape} for {len(images)} images."
             )
-        self.classes_, y_enc = np.unique(y, return_inverse=True)
+        check_array(y, ensure_2d=False, dtype=None, input_name="y")  # NaN, infinity
+        try:
+            check_classification_targets(y)
+            self.classes_, y_enc = np.unique(y, return_inverse=True)
+        except TypeError as exc:
+            raise TypeError(
+                f"class labels must be mutually comparable (all str or all numbers): {exc}"
+            ) from exc
         if len(self.classes_) < 2:
             raise ValueError("CNNAttributor needs at least 2 classes.")
         self.image_size_ = images.shape[1]
@@ -275,8 +302,9 @@ class CNNAttributor(ClassifierMixin, TransformerMixin, BaseEstimator):
         -------
         proba : ndarray of float32, shape (n, n_classes)
         """
-        check_is_fitted(self)
-        return self.net_.predict_proba(self._images(X, fitting=False))
+        check_fitted(self)
+        with torch.random.fork_rng(devices=[]):  # the data loader draws a seed
+            return np.concatenate([self.net_.predict_proba(b) for b in self._batches(X)])
 
     def predict(self, X):
         """Most probable source of each image.
@@ -290,7 +318,8 @@ class CNNAttributor(ClassifierMixin, TransformerMixin, BaseEstimator):
         -------
         y_pred : ndarray of shape (n,)
         """
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
 
     def transform(self, X):
         """The 512-d image fingerprints (penultimate activations).
@@ -304,15 +333,15 @@ class CNNAttributor(ClassifierMixin, TransformerMixin, BaseEstimator):
         -------
         features : ndarray of float32, shape (n, 512)
         """
-        check_is_fitted(self)
-        images = self._images(X, fitting=False)
+        check_fitted(self)
         module = self.net_.module_
         module.eval()
         out = []
         with torch.no_grad():
-            for s in range(0, len(images), self.batch_size):
-                batch = _to_tensor(images[s : s + self.batch_size]).to(self.net_.device)
-                out.append(module.embed(batch).cpu().numpy())
+            for images in self._batches(X):
+                for s in range(0, len(images), self.batch_size):
+                    batch = _to_tensor(images[s : s + self.batch_size]).to(self.net_.device)
+                    out.append(module.embed(batch).cpu().numpy())
         return np.concatenate(out).astype(np.float32, copy=False)
 
     # ----------------------------------------------------------------- save/load
@@ -327,25 +356,31 @@ class CNNAttributor(ClassifierMixin, TransformerMixin, BaseEstimator):
         f_params : str or os.PathLike
             Destination file.
         """
-        check_is_fitted(self)
+        check_fitted(self)
         classes = self.classes_.tolist()
         if not all(isinstance(c, (str, int, float)) for c in classes):
             raise TypeError("only str or numeric class labels can be saved.")
-        torch.save(
-            {
-                "state_dict": self.net_.module_.state_dict(),
-                "classes": classes,
-                "image_size": int(self.image_size_),
-                **{k: getattr(self, k) for k in _ARCH_PARAMS},
-            },
-            f_params,
-        )
+        state = {
+            "state_dict": self.net_.module_.state_dict(),
+            "classes": classes,
+            "image_size": int(self.image_size_),
+            **{k: getattr(self, k) for k in _ARCH_PARAMS},
+        }
+        path = os.fspath(f_params)
+        tmp = f"{path}.tmp-{os.getpid()}"
+        try:  # a temporary file renamed into place: an interrupted save leaves the old file
+            torch.save(state, tmp)
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.remove(tmp)
 
     def load_params(self, f_params):
         """Load weights written by :meth:`save_params` into this estimator.
 
-        The architecture parameters (``variant``, ``switch_resolution``, ``width``) must
-        match the file's. Training parameters are this object's.
+        The architecture parameters (``variant``, ``switch_resolution``, ``width``) are
+        taken from the file (``get_params`` shows them afterwards); training parameters
+        are this object's.
 
         Parameters
         ----------
@@ -356,23 +391,33 @@ class CNNAttributor(ClassifierMixin, TransformerMixin, BaseEstimator):
         -------
         self : CNNAttributor
         """
+        self._check_device()
+        where = repr(os.fspath(f_params))
         try:
             state = torch.load(f_params, map_location=self.device, weights_only=True)
             arch = {k: state[k] for k in _ARCH_PARAMS}
-            classes, size = state["classes"], int(state["image_size"])
-        except (OSError, KeyError, RuntimeError, TypeError, pickle.UnpicklingError) as exc:
+            classes, size = list(state["classes"]), int(state["image_size"])
+        except (OSError, KeyError, RuntimeError, TypeError, ValueError,
+                pickle.UnpicklingError) as exc:
+            raise ValueError(f"{where} is not a CNNAttributor checkpoint: {exc}") from exc
+        if len(classes) < 2 or len(set(map(str, classes))) != len(classes) or size < 8:
             raise ValueError(
-                f"{os.fspath(f_params)!r} is not a CNNAttributor checkpoint: {exc}"
-            ) from exc
-        mine = {k: getattr(self, k) for k in _ARCH_PARAMS}
-        if arch != mine:
-            raise ValueError(
-                f"checkpoint architecture {arch} differs from this estimator's {mine}."
+                f"{where} is inconsistent: {len(classes)} classes {classes[:5]} and image "
+                f"size {size}."
             )
+        try:
+            self.set_params(**arch)
+            self._validate_params()
+            net = self._build(size, len(classes), 0).initialize()
+            net.module_.load_state_dict(state["state_dict"])
+        except (ValueError, TypeError, RuntimeError) as exc:
+            raise ValueError(
+                f"{where} does not fit its own architecture {arch}, {len(classes)} classes "
+                f"and {size}x{size} images: {str(exc).splitlines()[0]}"
+            ) from exc
         self.classes_ = np.array(classes)
         self.image_size_ = size
-        self.net_ = self._build(size, len(classes), 0).initialize()
-        self.net_.module_.load_state_dict(state["state_dict"])
+        self.net_ = net
         self._set_fingerprints()
         return self
 

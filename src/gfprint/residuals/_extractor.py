@@ -159,6 +159,9 @@ class ResidualExtractor(TransformerMixin, BaseEstimator):
     def fit(self, X, y=None):
         """Check the parameters and that ``X`` holds usable images.
 
+        Arrays are checked for NaN, infinity and range; paths for their size (their
+        pixels are read by ``transform``).
+
         Parameters
         ----------
         X : array-like of shape (n, H, W[, C]) or sequence of path
@@ -172,6 +175,7 @@ class ResidualExtractor(TransformerMixin, BaseEstimator):
         """
         images = check_images(X)
         self._config().check_shape(images.height, images.width)
+        images.check_values()
         return self
 
     def transform(self, X):
