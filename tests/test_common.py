@@ -1,20 +1,35 @@
-"""scikit-learn's estimator checks.
+"""Checks run on every public estimator, each listed once.
 
-``PRNUFingerprintClassifier`` accepts 2-D input (rows as flattened residuals), so the
-whole suite runs on it, with the failures that follow from what it is listed and
-explained. ``ResidualExtractor`` takes images, never 2-D feature matrices, so the
-API checks that do not feed it data are called one by one.
+* scikit-learn's whole suite where an estimator takes 2-D feature matrices
+  (``PRNUFingerprintClassifier``: rows as flattened residuals);
+* scikit-learn's data-free API checks on every estimator;
+* gfprint's image-estimator checks (``tests/estimator_checks.py``) on every estimator
+  that takes images.
+
+Expected failures are listed and explained, never hidden by tags.
 """
 
 import numpy as np
 import pytest
+from PIL import Image
 from sklearn.utils import estimator_checks as ec
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from gfprint import PRNUFingerprintClassifier, ResidualExtractor
+from estimator_checks import IMAGE_CHECKS, ImageData
+from gfprint import CameraResidualExtractor, PRNUFingerprintClassifier, ResidualExtractor
+from gfprint.baselines import ImageFlattener, make_knn_baseline
+from gfprint.ensemble import TTAClassifier
+from gfprint.perturbations import (
+    GaussianBlur,
+    GaussianNoise,
+    JPEGCompression,
+    RandomCrop,
+    RandomPerturbation,
+    Relighting,
+    Resize,
+)
 
-# No check is expected to fail at present; list any here as
-# {"EstimatorName": {"check_name": "why it cannot pass"}}.
+# {"EstimatorName": {"check_name": "why it cannot pass"}}; none at present.
 EXPECTED_FAILED: dict = {}
 
 
@@ -30,6 +45,34 @@ def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)
 
 
+def _cnn():
+    pytest.importorskip("torch")
+    from gfprint import CNNAttributor
+
+    return CNNAttributor(width=0.05, max_epochs=1, batch_size=8, random_state=0)
+
+
+# Every public estimator that takes images, as a fast instance (a factory, so that
+# optional dependencies are imported only when their estimator's checks run).
+IMAGE_ESTIMATORS = {
+    "ResidualExtractor": ResidualExtractor,
+    "CameraResidualExtractor": lambda: CameraResidualExtractor(levels=2),
+    "GaussianNoise": lambda: GaussianNoise(random_state=0),
+    "GaussianBlur": lambda: GaussianBlur(random_state=0),
+    "RandomCrop": lambda: RandomCrop(random_state=0),
+    "JPEGCompression": lambda: JPEGCompression(random_state=0),
+    "Relighting": lambda: Relighting(random_state=0),
+    "Resize": Resize,
+    "RandomPerturbation": lambda: RandomPerturbation(random_state=0),
+    "ImageFlattener": ImageFlattener,
+    "TTAClassifier": lambda: TTAClassifier(make_knn_baseline(n_neighbors=1)),
+    "CNNAttributor": _cnn,
+}
+ALL_ESTIMATORS = {
+    **IMAGE_ESTIMATORS,
+    "PRNUFingerprintClassifier": PRNUFingerprintClassifier,
+}
+
 API_CHECKS = [
     ec.check_no_attributes_set_in_init,
     ec.check_parameters_default_constructible,
@@ -44,18 +87,44 @@ API_CHECKS = [
 
 
 @pytest.mark.parametrize("check", API_CHECKS, ids=lambda c: c.__name__)
-def test_residual_extractor_api_checks(check):
-    check(type(ResidualExtractor()).__name__, ResidualExtractor())
+@pytest.mark.parametrize("name", list(ALL_ESTIMATORS))
+def test_api_checks(name, check):
+    estimator = ALL_ESTIMATORS[name]()
+    check(type(estimator).__name__, estimator)
 
 
-def test_residual_extractor_is_stateless_and_clonable(rng):
-    import pickle
+@pytest.fixture(scope="module")
+def image_data(tmp_path_factory):
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (12, 32, 32, 3), dtype=np.uint8)
+    root = tmp_path_factory.mktemp("images")
+    paths = []
+    for i, img in enumerate(images):
+        paths.append(str(root / f"{i}.png"))
+        Image.fromarray(img).save(paths[-1])
+    return ImageData(images, np.repeat(["a", "b"], 6), paths)
 
-    from sklearn.base import clone
 
-    X = rng.integers(0, 256, (2, 32, 32, 3), dtype=np.uint8)
-    ext = ResidualExtractor(levels=2)
-    unfitted = ext.transform(X)  # requires_fit=False
-    np.testing.assert_array_equal(clone(ext).fit(X).transform(X), unfitted)
-    np.testing.assert_array_equal(pickle.loads(pickle.dumps(ext)).transform(X), unfitted)
-    assert ext.__sklearn_tags__().requires_fit is False
+@pytest.mark.parametrize("check", IMAGE_CHECKS, ids=lambda c: c.__name__)
+@pytest.mark.parametrize("name", list(IMAGE_ESTIMATORS))
+def test_image_estimator_checks(name, check, image_data):
+    check(name, IMAGE_ESTIMATORS[name](), image_data)
+
+
+def test_every_public_estimator_is_listed():
+    import inspect
+
+    from sklearn.base import BaseEstimator
+
+    import gfprint
+    import gfprint.baselines
+    import gfprint.ensemble
+    import gfprint.perturbations
+
+    public = set()
+    for module in (gfprint, gfprint.baselines, gfprint.ensemble, gfprint.perturbations):
+        for name in module.__all__:
+            obj = getattr(module, name)
+            if inspect.isclass(obj) and issubclass(obj, BaseEstimator) and name != "Perturbation":
+                public.add(name)
+    assert public <= set(ALL_ESTIMATORS), public - set(ALL_ESTIMATORS)

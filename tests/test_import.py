@@ -25,3 +25,41 @@ def test_demo_quick_runs_and_reports(capsys, tmp_path):
     auc = float(out.split("(out of fold): AUC ")[1].split()[0])
     assert auc > 0.9  # measured 0.99
     assert (tmp_path / "fingerprints.png").exists()
+
+
+# Makes torch and skorch unimportable, as in an environment without the nn extra.
+NO_TORCH = (
+    "import sys, importlib.abc\n"
+    "class _NoTorch(importlib.abc.MetaPathFinder):\n"
+    "    def find_spec(self, name, path, target=None):\n"
+    "        if name.split('.')[0] in ('torch', 'skorch'):\n"
+    "            raise ImportError(f'No module named {name!r}')\n"
+    "sys.meta_path.insert(0, _NoTorch())\n"
+)
+
+
+def test_core_works_without_torch_and_says_what_to_install(tmp_path):
+    """``pip install gfprint`` is the PRNU path; the learned models are the nn extra."""
+    code = NO_TORCH + (
+        "import numpy as np, gfprint, gfprint.datasets\n"
+        "from gfprint import PRNUFingerprintClassifier, ResidualExtractor\n"
+        "R = ResidualExtractor().fit_transform(np.zeros((2, 32, 32, 3), np.uint8))\n"
+        "PRNUFingerprintClassifier().fit(R, ['a', 'b'])\n"
+        "for load in ('import gfprint.nn', 'gfprint.CNNAttributor',\n"
+        "             'gfprint.datasets.load_gan_zoo(n_per_source=1)'):\n"
+        "    try:\n"
+        "        exec(load)\n"
+        "    except ImportError as exc:\n"
+        "        print(exc)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    lines = out.stdout.strip().splitlines()
+    assert len(lines) == 3
+    assert all("pip install 'gfprint[nn]'" in line for line in lines)
+    done = subprocess.run(
+        [sys.executable, "-c", NO_TORCH + "from gfprint.cli import main\n"
+         "sys.exit(main(['demo', '--quick']))"],
+        capture_output=True, text=True, cwd=tmp_path,
+    )
+    assert done.returncode == 2 and done.stderr.count("\n") == 1
+    assert "gfprint[demo]" in done.stderr

@@ -198,6 +198,25 @@ class ImageSet:
             for s in range(0, self.n_images, batch_size):
                 to_working_float(self.data[s : s + batch_size])
 
+    def load_raw(self) -> np.ndarray:
+        """All images of this set in their own type, ``(n, H, W, C)``.
+
+        Arrays come back as given; files as read (uint8, uint16 or float32; float32 on
+        [0, 1] when files of different bit depths are mixed).
+        """
+        if not self.is_paths:
+            return self.data
+        images = [read_image(p) for p in self.data]
+        images = [img[:, :, None] if img.ndim == 2 else img for img in images]
+        for path, img in zip(self.data, images):
+            if img.shape != (self.height, self.width, self.n_channels):
+                raise ValueError(
+                    f"image file {os.fspath(path)!r} has shape {img.shape}; all images in "
+                    f"one call must share the first one's {(self.height, self.width)}."
+                )
+        mixed = _stack_mixed_dtypes(images)
+        return np.stack(images) if mixed is None else mixed
+
     def load(self) -> np.ndarray:
         """All images of this set as float32 ``(n, H, W, C)`` on 0-255."""
         if not self.is_paths:

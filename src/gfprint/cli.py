@@ -302,6 +302,10 @@ def cmd_demo(args) -> int:
     """``gfprint demo``: the built-in GAN zoo study."""
     from ._demo import run
 
+    try:
+        from . import nn  # noqa: F401 - the demo trains CNNAttributor on the torch zoo
+    except ImportError as exc:
+        raise ImportError(f"{exc} (or 'gfprint[demo]', which adds the plots)") from None
     run(
         quick=args.quick,
         n_jobs=args.jobs,
@@ -384,7 +388,7 @@ def main(argv=None) -> int:
     args = _parser().parse_args(argv)
     try:
         return args.func(args)
-    except (GfprintError, ValueError, TypeError, OSError) as exc:
+    except (GfprintError, ValueError, TypeError, OSError, ImportError) as exc:
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         print(f"gfprint {args.command}: error: {message}", file=sys.stderr)
         return 2

@@ -9,6 +9,8 @@ from sklearn.utils.metaestimators import available_if
 
 from ._validation import check_fitted, check_images
 
+_CHUNK = 256  # images read from paths at a time
+
 __all__ = ["TRANSFORMS", "TTAClassifier"]
 
 #: Image transforms known to :class:`TTAClassifier` (on axes 1 and 2 of the stack).
@@ -117,11 +119,17 @@ class TTAClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         self.classes_ = self.estimator_.classes_
         return self
 
-    def _copies(self, X):
+    def _chunks(self, X):
+        """The images as arrays, a chunk at a time (paths are read lazily)."""
         images = check_images(X)
-        if images.is_paths:
-            raise TypeError("TTAClassifier needs image arrays; load paths first.")
-        arr = np.asarray(X)
+        if not images.is_paths:
+            yield np.asarray(X)
+            return
+        for s in range(0, images.n_images, _CHUNK):
+            raw = images.chunk(s, s + _CHUNK).load_raw()
+            yield raw[..., 0] if images.n_channels == 1 else raw
+
+    def _copies(self, arr):
         for name in self.transforms:
             if name in ("rot90", "rot270") and arr.shape[1] != arr.shape[2]:
                 raise ValueError(
@@ -144,6 +152,9 @@ class TTAClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         check_fitted(self)
         if self.voting == "soft":
             return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        return np.concatenate([self._vote(chunk) for chunk in self._chunks(X)])
+
+    def _vote(self, X):
         preds = [np.asarray(self.estimator_.predict(copy)) for copy in self._copies(X)]
         # Labels outside classes_ (an open-set "unknown") are candidates too: a copy that
         # rejects an image votes for the rejection, and most rejections reject it.
@@ -174,8 +185,10 @@ class TTAClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         proba : ndarray of shape (n, n_classes)
         """
         check_fitted(self)
-        probas = [self.estimator_.predict_proba(copy) for copy in self._copies(X)]
-        return np.mean(probas, axis=0)
+        return np.concatenate([
+            np.mean([self.estimator_.predict_proba(c) for c in self._copies(chunk)], axis=0)
+            for chunk in self._chunks(X)
+        ])
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

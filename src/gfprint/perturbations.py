@@ -451,6 +451,11 @@ class Resize(Perturbation):
             image, max(1, round(h * self.scale)), max(1, round(w * self.scale))
         )
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.non_deterministic = False  # nothing is drawn, whatever random_state is
+        return tags
+
 
 class RandomPerturbation(Perturbation):
     """Yu et al.'s combination attack: each perturbation applied with probability p.

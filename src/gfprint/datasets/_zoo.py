@@ -55,7 +55,7 @@ def zoo_sources() -> list[str]:
 
 
 def _load_generator(name: str, entry: dict):
-    import torch
+    import torch  # available: _sample_sources checked
 
     from ._zoo_models import build_generator
 
@@ -95,7 +95,9 @@ def _load_generator(name: str, entry: dict):
 
 def _sample_sources(manifest, available, chosen, n_per_source, size, random_state):
     """One block of images per chosen source; the global torch RNG is left as it was."""
-    import torch
+    from .._optional import require
+
+    torch = require("torch", what="load_gan_zoo (its generators are torch networks)")
 
     from ._zoo_models import real_patches, sample
 

@@ -1,6 +1,13 @@
-"""Learned fingerprints (torch, skorch): the Yu et al. attribution network."""
+"""Learned fingerprints (torch, skorch): the Yu et al. attribution network.
 
-from ._attributor import CNNAttributor
-from ._modules import AttributionNet, channels_at
+Needs the ``nn`` extra: ``pip install "gfprint[nn]"``.
+"""
+
+from .._optional import require
+
+require("torch", "skorch", what="gfprint.nn")
+
+from ._attributor import CNNAttributor  # noqa: E402
+from ._modules import AttributionNet, channels_at  # noqa: E402
 
 __all__ = ["AttributionNet", "CNNAttributor", "channels_at"]
