@@ -7,7 +7,12 @@ process (reference, fast on 1 core, fast on all cores, repeated; best of each), 
 machine noise hits all three alike. Peak memory is read in a fresh process per case
 (Linux VmHWM, reset after a warm-up run).
 
-Usage: python benchmarks/bench_residuals.py [--quick] [--out benchmarks/results]
+Two settings: ``--setting camera`` (default) times ``CameraResidualExtractor()``
+against the reference camera-PRNU residual; ``--setting gan`` times the GAN default
+``ResidualExtractor()`` against the reference with the same settings (sigma 3, colour
+kept, no zero-mean, no Wiener-DFT).
+
+Usage: python benchmarks/bench_residuals.py [--setting camera|gan] [--quick] [--out DIR]
 """
 
 import argparse
@@ -43,42 +48,48 @@ def _images(size, n_images):
     return np.stack([natural_like(rng, (size, size), 3) for _ in range(n_images)])
 
 
-def _runner(kind, images, n_jobs):
+GAN_REFERENCE = dict(sigma=3.0, zero_mean=False, wiener_dft=False, color="rgb")
+
+
+def _runner(kind, images, n_jobs, setting="camera"):
     if kind == "reference":
         sys.path.insert(0, str(ROOT / "tests"))
         import reference
 
-        return lambda: [reference.residual(img) for img in images]
-    from gfprint import ResidualExtractor
+        opts = GAN_REFERENCE if setting == "gan" else {}
+        return lambda: [reference.residual(img, **opts) for img in images]
+    from gfprint import CameraResidualExtractor, ResidualExtractor
 
-    ext = ResidualExtractor(n_jobs=n_jobs, batch_size=1)
+    cls = ResidualExtractor if setting == "gan" else CameraResidualExtractor
+    ext = cls(n_jobs=n_jobs, batch_size=1)
     return lambda: ext.transform(images)
 
 
-def child(kind, size, n_images, n_jobs):
+def child(kind, size, n_images, n_jobs, setting="camera"):
     """Peak memory of one run, in a fresh process (VmHWM reset after a warm-up)."""
-    _runner(kind, _images(128, 1), n_jobs)()  # warm-up on a small image: Numba, imports
-    run = _runner(kind, _images(size, n_images), n_jobs)
+    _runner(kind, _images(128, 1), n_jobs, setting)()  # warm-up: Numba, imports
+    run = _runner(kind, _images(size, n_images), n_jobs, setting)
     Path("/proc/self/clear_refs").write_text("5")  # reset the peak-RSS counter
     base = _rss_kib("VmRSS")
     run()
     print(json.dumps({"peak_mib": (_rss_kib("VmHWM") - base) / 1024}))
 
 
-def peak_memory(kind, size, n_images, n_jobs):
-    cmd = [sys.executable, __file__, "--child", kind, str(size), str(n_images), str(n_jobs)]
+def peak_memory(kind, size, n_images, n_jobs, setting):
+    cmd = [sys.executable, __file__, "--child", kind, str(size), str(n_images), str(n_jobs),
+           "--setting", setting]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     return json.loads(out.strip().splitlines()[-1])["peak_mib"]
 
 
-def timings(size, n_images, repeats):
+def timings(size, n_images, repeats, setting):
     """Best ns/pixel of reference, fast 1 core, fast all cores, interleaved in one process."""
     images = _images(size, n_images)
     n_ref = max(1, n_images // 4)
     runs = {
-        "reference": (_runner("reference", images[:n_ref], 1), n_ref),
-        "fast_1": (_runner("fast", images, 1), n_images),
-        "fast_all": (_runner("fast", images, -1), n_images),
+        "reference": (_runner("reference", images[:n_ref], 1, setting), n_ref),
+        "fast_1": (_runner("fast", images, 1, setting), n_images),
+        "fast_all": (_runner("fast", images, -1, setting), n_images),
     }
     best = {}
     for run, _ in runs.values():
@@ -122,40 +133,49 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
+    parser.add_argument("--setting", choices=["camera", "gan"], default="camera")
     parser.add_argument("--child", nargs=4)
     args = parser.parse_args()
     if args.child:
         kind, size, n, jobs = args.child
-        return child(kind, int(size), int(n), int(jobs))
+        return child(kind, int(size), int(n), int(jobs), args.setting)
     cores = os.cpu_count()
     ceiling = thread_ceiling(3 if args.quick else 7)
     print(f"thread ceiling (GIL-free Numba kernel, {cores} threads vs 1): {ceiling:.2f}x")
     rows = []
     for size, n in (QUICK_SIZES if args.quick else SIZES).items():
-        t = timings(size, n, 3 if args.quick else 7)
-        mem = [peak_memory("reference", size, 1, 1), peak_memory("fast", size, n, 1),
-               peak_memory("fast", size, n, -1)]
+        t = timings(size, n, 3 if args.quick else 7, args.setting)
+        mem = [peak_memory("reference", size, 1, 1, args.setting),
+               peak_memory("fast", size, n, 1, args.setting),
+               peak_memory("fast", size, n, -1, args.setting)]
         rows.append((size, t, mem))
         print(f"{size}x{size} RGB: reference {t['reference']:.0f} ns/px, fast 1 core "
               f"{t['fast_1']:.1f} ns/px ({t['reference'] / t['fast_1']:.1f}x), {cores} cores "
               f"{t['fast_all']:.1f} ns/px ({t['fast_1'] / t['fast_all']:.2f}x over 1 core); "
               f"peak MiB {mem[0]:.0f} / {mem[1]:.0f} / {mem[2]:.0f}", flush=True)
+    described = {
+        "camera": "`CameraResidualExtractor()` (db4, 4 levels, sigma=5, grey, zero-mean, "
+        "Wiener-DFT)",
+        "gan": "the GAN default `ResidualExtractor()` (db4, 4 levels, sigma=3, colour kept, "
+        "no zero-mean, no Wiener-DFT; three residual planes out)",
+    }[args.setting]
+    flags = (" --setting gan" if args.setting == "gan" else "") + (" --quick" if args.quick else "")
     lines = [
-        "# Residual extraction: fast path vs reference",
+        f"# Residual extraction ({args.setting} setting): fast path vs reference",
         "",
-        f"Run: `python benchmarks/bench_residuals.py{' --quick' if args.quick else ''}` on "
+        f"Run: `python benchmarks/bench_residuals.py{flags}` on "
         f"{platform.processor() or platform.machine()}, {cores} cores, Python "
         f"{platform.python_version()}, {time.strftime('%Y-%m-%d')}.",
         "",
-        "RGB uint8 images (smooth random scenes), default `ResidualExtractor()` (db4, 4 "
-        "levels, sigma=5, grey, zero-mean, Wiener-DFT). Reference: `tests/reference.py` "
+        f"RGB uint8 images (smooth random scenes), {described}. Reference: "
+        "`tests/reference.py` with the same settings "
         "(numpy + PyWavelets + scipy, float64), one image at a time, one thread. ns per "
         "pixel = wall time / (images x H x W); the three are timed interleaved in one "
         "process and the best of 7 rounds is kept (this machine is a shared VM and single "
         "runs vary by up to 40 %). The reference runs on a quarter of the images. "
         "Peak memory: growth of the process's peak RSS (VmHWM) over one run, in a fresh "
         "process warmed up on one small image; it includes the returned residuals "
-        "(n x H x W float32).",
+        "(n x H x W float32, x 3 in the GAN setting).",
         "",
         f"Scaling ceiling of this machine during the run: an embarrassingly parallel, "
         f"GIL-free Numba kernel ran {ceiling:.2f}x faster on {cores} threads than on 1.",
@@ -172,7 +192,8 @@ def main():
         )
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    name = "residuals_quick.md" if args.quick else "residuals.md"
+    name = ("residuals" + ("_gan" if args.setting == "gan" else "")
+            + ("_quick" if args.quick else "") + ".md")
     (out / name).write_text("\n".join(lines) + "\n")
     print(f"wrote {out / name}")
 

@@ -5,7 +5,13 @@ import pytest
 import pywt
 
 import reference as ref
-from gfprint._kernels._stats import normalize_rows, pce_peak_energy, sample_std, zero_mean_cfa
+from gfprint._kernels._stats import (
+    centered_row_stats,
+    normalize_rows,
+    pce_peak_energy,
+    sample_std,
+    zero_mean_cfa,
+)
 from gfprint._kernels._wavelet_noise import finest_diagonal_mad, wavelet_noise
 from gfprint._kernels._wiener import (
     apply_hermitian_gain,
@@ -164,4 +170,17 @@ def test_finest_diagonal_mad(impl, shape, rng):
         if min(cd.shape) > 6:
             cd = cd[3:-3, 3:-3]
         assert got[c] == pytest.approx(np.median(np.abs(cd)), rel=1e-5)
+    np.testing.assert_array_equal(x, before)
+
+
+@pytest.mark.parametrize("impl", both(centered_row_stats))
+@pytest.mark.parametrize("shape, offset", [((5, 1031), 0.0), ((3, 7), 500.0), ((2, 1), 1.0)])
+def test_centered_row_stats(impl, shape, offset, rng):
+    x = (rng.normal(size=shape) + offset).astype(np.float32)
+    before = x.copy()
+    means, norms = impl(x, np.empty(shape[0]), np.empty(shape[0]))
+    x64 = x.astype(np.float64)
+    np.testing.assert_allclose(means, x64.mean(axis=1), rtol=1e-12, atol=1e-9)
+    want = np.linalg.norm(x64 - x64.mean(axis=1, keepdims=True), axis=1)
+    np.testing.assert_allclose(norms, want, rtol=1e-9, atol=1e-9)
     np.testing.assert_array_equal(x, before)

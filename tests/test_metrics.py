@@ -209,3 +209,19 @@ def test_fingerprint_energy_curve_errors(rng):
     bad[2, 0, 0] = np.nan
     with pytest.raises(ValueError, match="NaN"):
         fingerprint_energy_curve(bad)
+
+
+@pytest.mark.parametrize("offset", [0.0, 1000.0])
+def test_ncc_without_centring_copies_equals_the_centred_definition(rng, offset):
+    """Residuals are never centred: the fingerprints' zero mean takes care of it."""
+    r = (rng.normal(size=(40, 64, 64)) + offset).astype(np.float32)
+    f = rng.normal(size=(5, 64, 64)).astype(np.float32)
+    f[0] += 0.3 * (r[0] - offset)
+    a = r.reshape(40, -1).astype(np.float64)
+    b = f.reshape(5, -1).astype(np.float64)
+    a -= a.mean(axis=1, keepdims=True)
+    b -= b.mean(axis=1, keepdims=True)
+    want = (a / np.linalg.norm(a, axis=1, keepdims=True)) @ (
+        b / np.linalg.norm(b, axis=1, keepdims=True)
+    ).T
+    np.testing.assert_allclose(ncc(r, f, batch_size=16), want, atol=2e-5 if offset else 1e-6)

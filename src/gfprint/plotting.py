@@ -18,9 +18,8 @@ __all__ = [
 
 def _pyplot():
     try:
-        import matplotlib
-
-        matplotlib.use("Agg", force=False)
+        # The backend is the user's (matplotlib picks a non-interactive one by itself
+        # where there is no display); gfprint never switches it.
         import matplotlib.pyplot as plt
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise ImportError(

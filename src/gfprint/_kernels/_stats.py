@@ -98,6 +98,49 @@ def normalize_rows(x, out):
 
 
 @njit(cache=True, nogil=True)
+def centered_row_stats(x, means, norms):
+    """Mean and norm of the centred row, ``||x_i - mean_i||``, of each row of ``x``.
+
+    One pass over each row, in float64, shifted by the row's first value (which keeps
+    ``sum(d**2) - sum(d)**2 / n`` free of cancellation when the mean is large against
+    the spread); four independent accumulators so the loop pipelines without
+    reassociating. Writes ``means`` and ``norms`` (float64, length ``n_rows``).
+    """
+    n, d = x.shape
+    for i in range(n):
+        xi = x[i]
+        shift = np.float64(xi[0]) if d else 0.0
+        s0 = s1 = s2 = s3 = 0.0
+        q0 = q1 = q2 = q3 = 0.0
+        j = 0
+        while j + 4 <= d:
+            a = np.float64(xi[j]) - shift
+            b = np.float64(xi[j + 1]) - shift
+            c = np.float64(xi[j + 2]) - shift
+            e = np.float64(xi[j + 3]) - shift
+            s0 += a
+            s1 += b
+            s2 += c
+            s3 += e
+            q0 += a * a
+            q1 += b * b
+            q2 += c * c
+            q3 += e * e
+            j += 4
+        while j < d:
+            a = np.float64(xi[j]) - shift
+            s0 += a
+            q0 += a * a
+            j += 1
+        total = (s0 + s1) + (s2 + s3)
+        squares = (q0 + q1) + (q2 + q3)
+        means[i] = shift + total / d if d else 0.0
+        centred = squares - total * total / d if d else 0.0
+        norms[i] = np.sqrt(centred) if centred > 0.0 else 0.0
+    return means, norms
+
+
+@njit(cache=True, nogil=True)
 def pce_peak_energy(cc, max_shift_y, max_shift_x, neighborhood):
     """Peak and correlation energy of a circular cross-correlation ``cc``.
 

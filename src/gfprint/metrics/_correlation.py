@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import scipy.fft
 
-from .._kernels._stats import normalize_rows, pce_peak_energy
+from .._kernels._stats import centered_row_stats, normalize_rows, pce_peak_energy
 
 __all__ = ["crosscorr_2d", "ncc", "normalize", "pce"]
 
 
-def _float(x, name):
+def _float(x, name, check_finite=True):
     x = np.asarray(x)
     if not (np.issubdtype(x.dtype, np.floating) or np.issubdtype(x.dtype, np.integer)):
         raise TypeError(f"{name} must be a real numeric array, got dtype {x.dtype}.")
@@ -18,7 +21,7 @@ def _float(x, name):
         np.float32 if x.dtype in (np.float32, np.float16) or x.dtype.itemsize <= 2 else np.float64
     )
     x = x.astype(dtype, copy=False)
-    if not np.isfinite(x).all():
+    if check_finite and not np.isfinite(x).all():
         raise ValueError(f"{name} contains NaN or infinity.")
     return x
 
@@ -52,7 +55,7 @@ def ncc(residuals, fingerprints, *, batch_size=256) -> np.ndarray:
         Fingerprints with the same trailing shape as ``residuals``; a single
         fingerprint may be given without the leading axis.
     batch_size : int, default=256
-        Residuals normalised at a time (bounds the temporary memory).
+        Residuals per matrix product (bounds the temporary memory).
 
     Returns
     -------
@@ -62,8 +65,13 @@ def ncc(residuals, fingerprints, *, batch_size=256) -> np.ndarray:
 
     Notes
     -----
-    Each row is zero-meaned and scaled to unit norm once (a Numba kernel); all pairs
-    are then one matrix product (BLAS).
+    The fingerprints are made zero-mean and unit-norm once. For a zero-mean ``f``,
+    ``<r - mean(r), f> = <r, f>``, so the residuals are never centred or copied: one
+    statistics pass (a Numba kernel, in threads for large inputs, which also finds
+    NaN and infinity) gives each residual's mean and centred norm, and all pairs are
+    one matrix product (BLAS) of the raw rows, divided by the norms.
+    The mean times the fingerprint's rounding-level sum is subtracted, so the result
+    equals the centred computation to float32 rounding.
 
     Examples
     --------
@@ -75,7 +83,7 @@ def ncc(residuals, fingerprints, *, batch_size=256) -> np.ndarray:
     >>> scores.shape, np.round(np.diag(scores), 6)
     ((2, 2), array([1., 1.]))
     """
-    r = _float(residuals, "residuals")
+    r = _float(residuals, "residuals", check_finite=False)  # the statistics pass checks
     f = _float(fingerprints, "fingerprints")
     if f.ndim == r.ndim - 1:
         f = f[None]
@@ -85,14 +93,38 @@ def ncc(residuals, fingerprints, *, batch_size=256) -> np.ndarray:
             f"shape {f.shape[1:]}; both need the same size."
         )
     d = int(np.prod(r.shape[1:]))
-    fn = normalize(f.reshape(len(f), d))
+    fn = normalize(f.reshape(len(f), d)).astype(r.dtype, copy=False)
+    fn_sums = fn.sum(axis=1, dtype=np.float64)
+    rows = r.reshape(len(r), d)
+    # All statistics first, then all products: BLAS threads spin for a while after
+    # each call and would slow statistics threads run in between.
+    means, norms = _row_stats(rows, np.empty(len(r)), np.empty(len(r)))
+    if not (np.isfinite(means).all() and np.isfinite(norms).all()):
+        # A NaN or an infinity anywhere in a row makes its float64 sums non-finite.
+        raise ValueError("residuals contains NaN or infinity.")
     out = np.empty((len(r), len(f)), np.float64)
-    buf = np.empty((min(batch_size, len(r)), d), np.float32)
     for s in range(0, len(r), batch_size):
-        chunk = r[s : s + batch_size].reshape(-1, d)
-        rn = normalize_rows(chunk, buf[: len(chunk)])
-        out[s : s + len(chunk)] = rn @ fn.T
+        block = out[s : s + batch_size]
+        block[:] = rows[s : s + batch_size] @ fn.T
+        block -= means[s : s + batch_size, None] * fn_sums[None, :]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            block /= norms[s : s + batch_size, None]
+        block[norms[s : s + batch_size] == 0.0] = 0.0
     return out
+
+
+def _row_stats(rows, means, norms):
+    """:func:`centered_row_stats` over row blocks in threads (the kernel releases the GIL)."""
+    n_threads = min(os.cpu_count() or 1, 8, max(1, rows.size // 2**22))
+    if n_threads == 1:
+        return centered_row_stats(rows, means, norms)
+    bounds = np.linspace(0, len(rows), n_threads + 1).astype(int)
+    with ThreadPoolExecutor(n_threads) as pool:
+        jobs = [pool.submit(centered_row_stats, rows[a:b], means[a:b], norms[a:b])
+                for a, b in zip(bounds[:-1], bounds[1:])]
+        for job in jobs:
+            job.result()
+    return means, norms
 
 
 def crosscorr_2d(a, b) -> np.ndarray:
