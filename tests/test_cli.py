@@ -1,7 +1,11 @@
 import json
+import os
+import shutil
+import signal
 import subprocess
 import sys
 from importlib.metadata import entry_points
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -36,21 +40,163 @@ def run(capsys, *argv):
 
 
 def test_fit_attribute_evaluate(folders, tmp_path, capsys):
+    """Open set: --real none gives the 'real' folder a fingerprint like any source."""
     model = tmp_path / "model.npz"
-    code, out, err = run(capsys, "fit", folders / "train", "-o", model)
+    code, out, err = run(capsys, "fit", folders / "train", "-o", model, "--real", "none")
     assert code == 0 and model.exists() and "Saved 3 fingerprints of 128x128" in out
     code, out, _ = run(capsys, "attribute", model, folders / "test" / "gan_a", "--format", "json")
     rows = json.loads(out)
-    assert code == 0 and len(rows) == 3 and {r["source"] for r in rows} == {"gan_a"}
-    assert set(rows[0]) == {"image", "source", "gan_a", "gan_b", "real"}
+    assert code == 0 and len(rows) == 3 and {r["prediction"] for r in rows} == {"gan_a"}
+    assert set(rows[0]) == {"image", "prediction", "decision", "score", "source", "runner_up",
+                            "runner_up_score", "scores", "error"}
+    assert rows[0]["decision"] == "match" and rows[0]["score"] == max(rows[0]["scores"].values())
+    assert rows[0]["runner_up_score"] == sorted(rows[0]["scores"].values())[-2]
     code, out, _ = run(capsys, "attribute", model, folders / "big.png", "--format", "csv")
-    assert code == 0 and out.splitlines()[0] == "image,source,gan_a,gan_b,real"
+    header = out.splitlines()[0].split(",")
+    assert code == 0 and header[:3] == ["image", "prediction", "decision"]
+    assert header[-4:] == ["gan_a", "gan_b", "real", "error"]
     assert out.splitlines()[1].split(",")[1] == "gan_a"  # centre crop realigns it
     code, out, _ = run(capsys, "attribute", model, folders / "test" / "real", "--threshold", "2")
-    assert code == 0 and out.count("unknown") == 3
+    assert code == 0 and out.count("unknown") == 3 and out.count("no match") == 3
     code, out, _ = run(capsys, "evaluate", model, folders / "test", "--plots", tmp_path / "plots")
-    assert code == 0 and "accuracy 1.0000" in out and "AUC 1.0000" in out
+    assert code == 0 and "accuracy 1.0000" in out
     assert (tmp_path / "plots" / "confusion_matrix.png").stat().st_size > 1000
+
+
+def test_real_vs_gan_mode(folders, tmp_path, capsys):
+    """A folder named real (or 0_real, or --real NAME) gets no fingerprint."""
+    model = tmp_path / "model.npz"
+    code, out, err = run(capsys, "fit", folders / "train", "-o", model, "--fpr", "0.2")
+    assert code == 0 and "Saved 2 fingerprints" in out
+    assert "real images (no fingerprint): real" in err
+    code, out, _ = run(capsys, "evaluate", model, folders / "test", "--format", "json")
+    summary = json.loads(out)["summary"]
+    assert code == 0 and summary["auc_real_vs_gan"] == 1.0
+    # The false-alarm rate on this data: the real images that reach the threshold of a
+    # generator, so are not predicted real.
+    real_row = summary["confusion_matrix"][summary["labels"].index("real")]
+    assert summary["false_alarm_images"] == 3 == sum(real_row)
+    kept = real_row[summary["labels"].index("real")]
+    assert summary["false_alarm_rate"] == pytest.approx(1 - kept / 3)
+    assert summary["threshold"] > 0
+    # CNNDetection-style names: 0_real is recognised; 1_fake is not a class of the model.
+    cnndet = tmp_path / "cnndet"
+    for src, dst in (("real", "0_real"), ("gan_a", "1_fake")):
+        shutil.copytree(folders / "test" / src, cnndet / dst)
+    code, out, err = run(capsys, "evaluate", model, cnndet)
+    assert code == 0 and "AUC 1.0000" in out and "warning" not in err
+    code, out, err = run(capsys, "fit", cnndet, "-o", tmp_path / "c.npz", "--real", "nope")
+    assert code == 2 and "--real nope" in err
+
+
+def test_pce_models_and_their_threshold(folders, tmp_path, capsys):
+    model = tmp_path / "pce.npz"
+    code, _, _ = run(capsys, "fit", folders / "train", "-o", model, "--camera", "--similarity",
+                     "pce", "--real", "none")
+    assert code == 0
+    # 5 images of 128x128 per camera give PCE 12-54 with the right fingerprint (the
+    # customary 60 is for full-size photographs), about 1 or less with the others.
+    code, out, _ = run(capsys, "attribute", model, folders / "test", "--threshold", "10",
+                       "--format", "json")
+    rows = json.loads(out)
+    assert code == 0 and all(r["decision"] == "match" and r["score"] > 10 for r in rows)
+    assert all(r["runner_up_score"] < 10 for r in rows)
+    assert all(Path(r["image"]).parent.name == r["prediction"] for r in rows)
+
+
+def test_a_bad_image_is_a_row_and_the_rest_are_kept(folders, tmp_path, capsys):
+    model = tmp_path / "m.npz"
+    assert run(capsys, "fit", folders / "train", "-o", model, "--quiet")[0] == 0
+    images = tmp_path / "mixed"
+    shutil.copytree(folders / "test" / "gan_a", images)
+    (images / "broken.png").write_bytes((folders / "big.png").read_bytes()[:300])
+    Image.fromarray(np.zeros((64, 64, 3), np.uint8)).save(images / "small.png")
+    code, out, err = run(capsys, "attribute", model, images, "--format", "json")
+    rows = {Path(r["image"]).name: r for r in json.loads(out)}
+    assert code == 1 and len(rows) == 5
+    assert rows["broken.png"]["decision"] == "error" and "broken.png" in rows["broken.png"]["error"]
+    assert "smaller than the model" in rows["small.png"]["error"]
+    assert all(rows[f"{i}.png"]["prediction"] == "gan_a" for i in range(3))
+    assert "2 of 5 images could not be attributed" in err
+    code, out, err = run(capsys, "attribute", model, images, "--strict")
+    assert code == 2 and out == "" and "broken.png" in err
+    # fit: the bad image is reported and skipped, the model is written from the rest.
+    train = tmp_path / "train"
+    shutil.copytree(folders / "train", train)
+    (train / "gan_a" / "broken.png").write_bytes(b"not an image")
+    code, out, err = run(capsys, "fit", train, "-o", tmp_path / "m2.npz")
+    assert code == 1 and "broken.png" in err and (tmp_path / "m2.npz").exists()
+    assert "gan_a: 5" in out
+
+
+def test_symlinked_folders_are_followed_alike(folders, tmp_path, capsys):
+    model = tmp_path / "m.npz"
+    assert run(capsys, "fit", folders / "train", "-o", model, "--quiet", "--real", "none")[0] == 0
+    root = tmp_path / "linked"
+    root.mkdir()
+    (root / "gan_a").symlink_to(folders / "test" / "gan_a", target_is_directory=True)
+    shutil.copytree(folders / "test" / "gan_b", root / "gan_b")
+    (root / "gan_b" / "back").symlink_to(root, target_is_directory=True)  # a cycle
+    code, out, _ = run(capsys, "attribute", model, root, "--format", "json")
+    assert code == 0 and len(json.loads(out)) == 6
+    code, out, _ = run(capsys, "evaluate", model, root, "--format", "json")
+    assert code == 0 and json.loads(out)["summary"]["images"] == 6
+
+
+def test_output_paths_are_checked_before_the_work(folders, tmp_path, capsys):
+    code, _, err = run(capsys, "fit", folders / "train", "-o", tmp_path / "no" / "m.npz")
+    assert code == 2 and "no such folder" in err
+    code, _, err = run(capsys, "fit", folders / "train", "-o", tmp_path)
+    assert code == 2 and "is a folder" in err
+
+
+def test_any_file_name_is_printed_safely(folders, tmp_path, capsys):
+    model = tmp_path / "m.npz"
+    assert run(capsys, "fit", folders / "train", "-o", model, "--quiet")[0] == 0
+    images = tmp_path / "names"
+    images.mkdir()
+    src = (folders / "test" / "gan_a" / "0.png").read_bytes()
+    odd = [b"caf\xe9.png", b"two\nlines.png"]  # Latin-1 bytes, a newline
+    for name in odd:
+        with open(os.path.join(os.fsencode(images), name), "wb") as fh:
+            fh.write(src)
+    for fmt in ("table", "csv", "json"):
+        code, out, _ = run(capsys, "attribute", model, images, "--format", fmt)
+        assert code == 0
+        if fmt == "json":
+            out = " ".join(r["image"] for r in json.loads(out))
+        assert "caf\\xe9.png" in out and "two\\nlines.png" in out
+        assert len(out.splitlines()) == {"table": 3, "csv": 3, "json": 1}[fmt]
+
+
+def test_evaluate_formats_carry_rows_and_summary(folders, tmp_path, capsys):
+    model = tmp_path / "m.npz"
+    assert run(capsys, "fit", folders / "train", "-o", model, "--quiet", "--real", "none")[0] == 0
+    code, out, _ = run(capsys, "evaluate", model, folders / "test", "--format", "csv")
+    comments = [line for line in out.splitlines() if line.startswith("#")]
+    assert code == 0 and any(line.startswith("# accuracy: ") for line in comments)
+    assert sum(1 for line in out.splitlines() if not line.startswith("#")) == 1 + 9
+    doc = json.loads(run(capsys, "evaluate", model, folders / "test", "--format", "json")[1])
+    assert len(doc["images"]) == 9 and doc["summary"]["confusion_matrix"] == [
+        [3, 0, 0], [0, 3, 0], [0, 0, 3]]
+    assert doc["summary"]["balanced_accuracy"] == 1.0
+
+
+def test_version_and_help_examples(capsys):
+    import gfprint
+
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0
+    assert capsys.readouterr().out.strip() == f"gfprint {gfprint.__version__}"
+    for command in ("fit", "attribute", "evaluate", "demo"):
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        text = capsys.readouterr().out
+        assert "examples:" in text and f"gfprint {command}" in text
+    with pytest.raises(SystemExit):
+        main(["fit", "--help"])
+    assert "denoiser of the residual" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(
@@ -59,8 +205,7 @@ def test_fit_attribute_evaluate(folders, tmp_path, capsys):
         (["fit", "{root}/nope", "-o", "{tmp}/m.npz"], "does not exist"),
         (["attribute", "{tmp}/missing.npz", "{root}/big.png"], "model file not found"),
         (["attribute", "{model}", "{root}/none.png"], "no such file"),
-        (["attribute", "{model}", "{tmp}/small.png"], "smaller than the model"),
-        (["attribute", "{model}", "{tmp}/broken.png"], "broken.png"),
+        (["attribute", "{model}", "{root}/big.png", "--fpr", "0.1"], "fitted with --fpr"),
         (["attribute", "{tmp}/tampered.npz", "{root}/big.png"], "modified"),
         (["attribute", "{tmp}/future.npz", "{root}/big.png"], "format version 99"),
         (["evaluate", "{model}", "{tmp}/nowhere"], "nowhere"),
@@ -85,15 +230,16 @@ def test_errors_are_one_line(folders, tmp_path, capsys, argv, message):
     assert message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
 
 
-def test_fit_refuses_mixed_sizes_unless_cropped(tmp_path, capsys):
+def test_fit_skips_other_sizes_unless_cropped(tmp_path, capsys):
     rng = np.random.default_rng(0)
     for name, shape in (("a", (128, 128)), ("b", (128, 140))):
         (tmp_path / "root" / name).mkdir(parents=True)
-        Image.fromarray(rng.integers(0, 256, shape + (3,), dtype=np.uint8)).save(
-            tmp_path / "root" / name / "x.png"
-        )
+        for i in range(2):
+            Image.fromarray(rng.integers(0, 256, shape + (3,), dtype=np.uint8)).save(
+                tmp_path / "root" / name / f"x{i}.png"
+            )
     code, _, err = run(capsys, "fit", tmp_path / "root", "-o", tmp_path / "m.npz")
-    assert code == 2 and "--size" in err and not (tmp_path / "m.npz").exists()
+    assert code == 1 and "--size" in err and "no usable image for b" in err
     code, _, _ = run(capsys, "fit", tmp_path / "root", "-o", tmp_path / "m.npz", "--size", "120")
     assert code == 0 and (tmp_path / "m.npz").exists()
 
@@ -107,8 +253,9 @@ def test_console_script_in_a_pipe(folders, tmp_path):
     done = subprocess.run(
         [*command, "fit", folders / "train", "-o", model], capture_output=True, text=True
     )
-    # Piped stderr is not a terminal: no progress bar, only the summary on stdout.
-    assert done.returncode == 0 and done.stderr == "" and "Saved 3" in done.stdout
+    # Piped stderr is not a terminal: no progress bar; the summary on stdout, one note.
+    assert done.returncode == 0 and "Saved 2" in done.stdout
+    assert done.stderr == "gfprint fit: real images (no fingerprint): real\n"
     done = subprocess.run(
         [*command, "attribute", model, tmp_path / "absent.png"], capture_output=True, text=True
     )
@@ -121,8 +268,9 @@ def test_fit_settings_gan_default_camera_switch_and_fpr(folders, tmp_path, capsy
     from gfprint.residuals import CAMERA_SETTING
 
     gan, cam = tmp_path / "gan.npz", tmp_path / "cam.npz"
-    assert run(capsys, "fit", folders / "train", "-o", gan, "--fpr", "0.05")[0] == 0
-    assert run(capsys, "fit", folders / "train", "-o", cam, "--camera")[0] == 0
+    fpr = ["--fpr", "0.05", "--real", "none"]
+    assert run(capsys, "fit", folders / "train", "-o", gan, *fpr)[0] == 0
+    assert run(capsys, "fit", folders / "train", "-o", cam, "--camera", "--real", "none")[0] == 0
     meta = PRNUFingerprintClassifier.load_metadata(gan)["extractor"]
     assert meta["color"] == "rgb" and meta["levels"] == "auto" and meta["sigma"] == 3.0
     assert not meta["zero_mean"] and not meta["wiener_dft"]
@@ -137,8 +285,9 @@ def test_fit_settings_gan_default_camera_switch_and_fpr(folders, tmp_path, capsy
     with pytest.raises(SystemExit) as exit_:  # argparse's usage error
         main(["fit", str(folders / "train"), "-o", str(gan), "--sigma", "-1"])
     assert exit_.value.code == 2 and "--sigma" in capsys.readouterr().err
-    code, _, err = run(capsys, "attribute", gan, folders / "big.png", "--threshold", "nan")
-    assert code == 2 and "finite" in err
+    with pytest.raises(SystemExit) as exit_:
+        main(["attribute", str(gan), str(folders / "big.png"), "--threshold", "nan"])
+    assert exit_.value.code == 2 and "finite" in capsys.readouterr().err
 
 
 def test_model_without_recorded_post_processing_is_the_camera_setting(folders, tmp_path, capsys):
@@ -146,9 +295,56 @@ def test_model_without_recorded_post_processing_is_the_camera_setting(folders, t
     from gfprint import PRNUFingerprintClassifier
 
     model = tmp_path / "old.npz"
-    assert run(capsys, "fit", folders / "train", "-o", model, "--camera")[0] == 0
+    assert run(capsys, "fit", folders / "train", "-o", model, "--camera", "--real", "none")[0] == 0
     clf = PRNUFingerprintClassifier.load(model)
     clf.save(model, metadata={"extractor": {"denoiser": "wavelet", "levels": 4, "sigma": 5.0},
                               "crop": None})
     code, out, _ = run(capsys, "evaluate", model, folders / "test")
     assert code == 0 and "accuracy 1.0000" in out
+
+
+def _child(code):
+    return subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def test_closed_pipe_exits_quietly(tmp_path):
+    """``gfprint attribute ... | head -1``: no "Broken pipe" error, exit 141."""
+    rng = np.random.default_rng(0)
+    for src in ("a", "b"):
+        (tmp_path / "train" / src).mkdir(parents=True)
+        for i in range(2):
+            Image.fromarray(rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)).save(
+                tmp_path / "train" / src / f"{i}.png")
+    many = tmp_path / "many"
+    many.mkdir()
+    png = (tmp_path / "train" / "a" / "0.png").read_bytes()
+    for i in range(400):  # about 140 kB of JSON: more than a pipe holds
+        (many / f"image_{i:04d}.png").write_bytes(png)
+    model = tmp_path / "m.npz"
+    assert main(["fit", str(tmp_path / "train"), "-o", str(model), "--quiet"]) == 0
+    child = _child("import sys; from gfprint.cli import main\n"
+                   f"sys.exit(main(['attribute', {str(model)!r}, {str(many)!r}, "
+                   "'--format', 'json']))")
+    assert child.stdout.readline().strip() == "["
+    child.stdout.close()  # the reader goes away, as head does
+    assert child.wait(timeout=120) == 141
+    with child.stderr:
+        assert child.stderr.read() == ""
+
+
+def test_ctrl_c_exits_130_without_traceback_or_partial_file(folders, tmp_path):
+    model = tmp_path / "m.npz"
+    child = _child(
+        "import sys, time\nimport gfprint.cli as cli\n"
+        "def slow(*args):\n    print('reading', flush=True)\n    time.sleep(60)\n"
+        "cli._read_one = slow\n"
+        f"sys.exit(cli.main(['fit', {str(folders / 'train')!r}, '-o', {str(model)!r}]))"
+    )
+    assert child.stdout.readline().strip() == "reading"
+    child.send_signal(signal.SIGINT)
+    assert child.wait(timeout=60) == 130
+    with child.stdout, child.stderr:
+        err = child.stderr.read()
+    assert "Traceback" not in err and err.strip().splitlines()[-1] == "gfprint fit: interrupted"
+    assert not model.exists() and not list(tmp_path.glob("*tmp*"))

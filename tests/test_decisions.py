@@ -210,3 +210,17 @@ def test_overflowing_residuals_are_an_error(rng):
     clf = PRNUFingerprintClassifier().fit(R, src)
     with pytest.raises(ValueError, match="float32 range"):
         clf.predict(R.astype(np.float64) * 1e300)
+
+
+def test_partial_calibrate_streams_the_automatic_threshold(rng):
+    R, src = make_sources(rng, n_sources=3, n_per=40, n_real=30)
+    batch = PRNUFingerprintClassifier(threshold="auto", null_class="real").fit(R, src)
+    stream = PRNUFingerprintClassifier(null_class="real")
+    for s in range(0, len(R), 25):
+        stream.partial_fit(R[s : s + 25], src[s : s + 25], classes=np.unique(src))
+    for s in range(0, len(R), 25):
+        stream.partial_calibrate(R[s : s + 25], src[s : s + 25])
+    stream.set_params(threshold="auto")
+    np.testing.assert_allclose(stream.null_scores_, batch.null_scores_, atol=1e-7)
+    assert stream.threshold_ == pytest.approx(batch.threshold_)
+    np.testing.assert_array_equal(stream.predict(R), batch.predict(R))

@@ -1,12 +1,17 @@
 """The ``gfprint`` command: fingerprint, attribute and evaluate folders of images.
 
-No logic of its own beyond I/O and reporting: it drives ``ResidualExtractor`` and
-``PRNUFingerprintClassifier``.
+No forensic logic of its own: it drives ``ResidualExtractor`` and
+``PRNUFingerprintClassifier`` over files, streams them in chunks, and formats what
+they return.
 
 Size policy: every image is scored at the fingerprints' size. A larger image is
-centre-cropped to that size; a smaller one is refused with a message naming it. At
-``fit`` time, all images of ROOT must share one size unless ``--size S`` asks for a
-centre crop of every image to S x S.
+centre-cropped to that size; a smaller one becomes a row with an error. At ``fit``
+time, all images of ROOT must share one size unless ``--size S`` asks for a centre
+crop of every image to S x S (images that do not fit are reported and skipped).
+
+Exit status: 0 when every image was processed; 1 when some images could not be
+(each has a row or a line saying why, and the others are all there); 2 for a usage
+or set-up error (nothing was done); 130 on Ctrl-C; 141 when the output pipe closed.
 """
 
 from __future__ import annotations
@@ -17,15 +22,17 @@ import io
 import json
 import os
 import sys
+import warnings
 from pathlib import Path
-
-import numpy as np
 
 from .exceptions import GfprintError
 
 __all__ = ["main"]
 
 _CHUNK = 64  # images read and scored at a time
+EXIT_IMAGES_FAILED, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_PIPE = 1, 2, 130, 141
+#: Folder names taken as real images (no fingerprint) unless ``--real`` says otherwise.
+REAL_NAMES = ("real", "0_real")
 
 
 class CommandError(GfprintError):
@@ -33,6 +40,13 @@ class CommandError(GfprintError):
 
 
 # ---------------------------------------------------------------------- helpers
+def _safe(text) -> str:
+    """Any file name as printable text: undecodable bytes and control characters escaped."""
+    raw = os.fsencode(text) if isinstance(text, (str, os.PathLike)) else str(text).encode()
+    decoded = raw.decode("utf-8", "backslashreplace")
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in decoded)
+
+
 def _show_progress(quiet) -> bool:
     """Progress bars go to a terminal only, and never with ``--quiet``."""
     return not quiet and sys.stderr.isatty()
@@ -44,49 +58,133 @@ def _progress(total, desc, quiet):
     return tqdm(total=total, desc=desc, unit="img", disable=not _show_progress(quiet))
 
 
-def _center_crop(image, size, path):
-    h, w = image.shape[:2]
-    if h < size[0] or w < size[1]:
+def _note(args, text):
+    if not args.quiet:
+        print(f"gfprint {args.command}: {text}", file=sys.stderr)
+
+
+def _image_files(items) -> list[str]:
+    """Image files of files and folders (recursive, symbolic links followed once)."""
+    from ._validation import _IMAGE_SUFFIXES
+
+    files = []
+    for item in items:
+        p = Path(item)
+        if p.is_dir():
+            found, seen = [], set()
+            for top, dirs, names in os.walk(p, followlinks=True):
+                real = os.path.realpath(top)
+                if real in seen:  # a link back up the tree
+                    dirs[:] = []
+                    continue
+                seen.add(real)
+                dirs.sort()
+                found += [
+                    os.path.join(top, n) for n in sorted(names)
+                    if n.lower().endswith(_IMAGE_SUFFIXES) and os.path.isfile(os.path.join(top, n))
+                ]
+            if not found:
+                raise CommandError(f"{_safe(p)}: no image files in this folder.")
+            files += found
+        elif p.is_file():
+            files.append(os.fspath(p))
+        else:
+            raise CommandError(f"{_safe(p)}: no such file or folder.")
+    return files
+
+
+def _check_output(path, what="output"):
+    """Refuse an output path that cannot be written, before any work is done."""
+    path = Path(path)
+    if path.is_dir():
+        raise CommandError(f"{_safe(path)}: the {what} is a folder; give a file name.")
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise CommandError(f"{_safe(parent)}: no such folder for the {what}.")
+    if not os.access(parent, os.W_OK):
+        raise CommandError(f"{_safe(parent)}: cannot write the {what} here.")
+
+
+def _emit(text):
+    """Write to standard output in pieces, so that a reader who left is noticed soon."""
+    for start in range(0, len(text), 1 << 16):
+        sys.stdout.write(text[start : start + (1 << 16)])
+        sys.stdout.flush()
+
+
+def _write_atomic(path, data: bytes):
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def _read_one(path, size, crop):
+    """One image at ``size``: centre-cropped when ``crop``, else required to match."""
+    from ._validation import read_image
+
+    img = read_image(path)
+    h, w = img.shape[:2]
+    if crop:
+        if h < size[0] or w < size[1]:
+            raise CommandError(
+                f"image of {h}x{w} pixels is smaller than the model's {size[0]}x{size[1]}"
+            )
+        top, left = (h - size[0]) // 2, (w - size[1]) // 2
+        img = img[top : top + size[0], left : left + size[1]]
+    elif (h, w) != tuple(size):
         raise CommandError(
-            f"{path}: image of {h}x{w} pixels is smaller than the model's {size[0]}x{size[1]}."
+            f"image of {h}x{w} pixels, but the others are {size[0]}x{size[1]}; use --size "
+            "to centre-crop all images to one size"
         )
-    top, left = (h - size[0]) // 2, (w - size[1]) // 2
-    return image[top : top + size[0], left : left + size[1]]
+    return img
 
 
-def _read_stack(paths, size, crop):
-    """Read images into one array: centre-cropped to ``size``, or required to match it."""
-    from ._validation import _stack_mixed_dtypes, read_image
+def _residual_chunks(paths, extractor, size, crop, args, desc):
+    """Residuals of ``paths``, a chunk at a time: yields ``(indices, residuals, errors)``.
 
-    images = []
-    for p in paths:
-        img = read_image(p)
-        if crop:
-            img = _center_crop(img, size, p)
-        elif img.shape[:2] != tuple(size):
-            raise CommandError(
-                f"{p}: image of {img.shape[0]}x{img.shape[1]} pixels, but the others are "
-                f"{size[0]}x{size[1]}; use --size to centre-crop all images to one size."
-            )
-        if images and img.shape != images[0].shape:
-            raise CommandError(
-                f"{p}: image of shape {img.shape} differs from {paths[0]} ({images[0].shape}) "
-                "in its channels."
-            )
-        images.append(img)
-    mixed = _stack_mixed_dtypes(images)  # 8- and 16-bit files: each scaled by its own type
-    return np.stack(images) if mixed is None else mixed
+    ``errors`` maps the index of every image that could not be used to the reason;
+    with ``--strict`` the first one stops the command instead.
+    """
+    import numpy as np
+
+    from ._validation import _stack_mixed_dtypes
+
+    with _progress(len(paths), desc, args.quiet) as bar:
+        for start in range(0, len(paths), _CHUNK):
+            images, ok, errors = [], [], {}
+            for i in range(start, min(start + _CHUNK, len(paths))):
+                try:
+                    img = _read_one(paths[i], size, crop)
+                    if images and img.shape != images[0].shape:
+                        raise CommandError(
+                            f"image of shape {img.shape} differs in its channels from the "
+                            f"others ({images[0].shape})"
+                        )
+                except (GfprintError, ValueError, OSError) as exc:
+                    reason = str(exc).splitlines()[0]
+                    if getattr(args, "strict", False):
+                        raise CommandError(f"{_safe(paths[i])}: {reason}") from None
+                    errors[i] = reason
+                    continue
+                images.append(img)
+                ok.append(i)
+            bar.update(min(_CHUNK, len(paths) - start))
+            residuals = None
+            if images:
+                mixed = _stack_mixed_dtypes(images)  # 8- and 16-bit: each by its own type
+                stack = np.stack(images) if mixed is None else mixed
+                residuals = extractor.transform(stack)
+            yield np.array(ok, dtype=int), residuals, errors
 
 
-def _residuals(paths, extractor, size, crop, quiet, desc):
-    """Residuals of ``paths`` in chunks, with a progress bar on a terminal."""
-    out = []
-    with _progress(len(paths), desc, quiet) as bar:
-        for s in range(0, len(paths), _CHUNK):
-            chunk = paths[s : s + _CHUNK]
-            out.append(extractor.transform(_read_stack(chunk, size, crop)))
-            bar.update(len(chunk))
-    return np.concatenate(out)
+def _report_errors(args, errors, paths):
+    for i, reason in sorted(errors.items()):
+        print(f"gfprint {args.command}: {_safe(paths[i])}: {reason}", file=sys.stderr)
 
 
 def _extractor(settings, jobs):
@@ -100,16 +198,47 @@ def _load_model(path):
     from .residuals import CAMERA_SETTING
 
     if not Path(path).is_file():
-        raise CommandError(f"{path}: model file not found.")
+        raise CommandError(f"{_safe(path)}: model file not found.")
     clf = PRNUFingerprintClassifier.load(path)
     meta = PRNUFingerprintClassifier.load_metadata(path)
     if not isinstance(meta.get("extractor"), dict):
-        raise CommandError(f"{path}: not a model written by 'gfprint fit' (no extractor settings).")
+        raise CommandError(
+            f"{_safe(path)}: not a model written by 'gfprint fit' (no extractor settings)."
+        )
     if "color" not in meta["extractor"]:
         # Written before 0.2, when the camera setting was the default and only the
         # denoiser, levels and sigma were recorded.
         meta["extractor"] = {**CAMERA_SETTING, **meta["extractor"]}
     return clf, meta
+
+
+def _apply_decision_options(clf, args):
+    """``--threshold`` or ``--fpr`` of attribute/evaluate over what the model stored."""
+    if args.threshold is not None:
+        clf.set_params(threshold=args.threshold)
+    elif args.fpr is not None:
+        if not hasattr(clf, "null_scores_"):
+            raise CommandError(
+                "--fpr needs a model fitted with --fpr (it stores the similarities the "
+                "threshold is read from); refit, or give --threshold."
+            )
+        clf.set_params(threshold="auto", false_alarm_rate=args.fpr)
+        clf._validate_params()
+    clf.threshold_  # noqa: B018 - a NaN or unusable threshold fails here, before the work
+
+
+def _real_classes(names, requested):
+    """The folder names that are real images: ``--real`` or the recognised names."""
+    if requested is not None:
+        if requested == ["none"]:
+            return []
+        unknown = [r for r in requested if r not in names]
+        if unknown:
+            raise CommandError(
+                f"--real {unknown[0]}: no such source folder; the folders are {list(names)}."
+            )
+        return list(requested)
+    return [n for n in names if n.lower() in REAL_NAMES]
 
 
 def _levels(text):
@@ -125,177 +254,328 @@ def _levels(text):
 
 
 def _sigma(text):
+    import math
+
     if text == "auto":
         return text
     try:
         value = float(text)
     except ValueError:
         value = 0.0
-    if not value > 0 or not np.isfinite(value):
+    if not value > 0 or not math.isfinite(value):
         raise argparse.ArgumentTypeError(f"expected 'auto' or a number > 0, got {text!r}")
     return value
 
 
-def _image_files(items):
-    from ._validation import _IMAGE_SUFFIXES
+def _finite(text):
+    import math
 
-    files = []
-    for item in items:
-        p = Path(item)
-        if p.is_dir():
-            found = sorted(
-                q for q in p.rglob("*") if q.is_file() and q.name.lower().endswith(_IMAGE_SUFFIXES)
-            )
-            if not found:
-                raise CommandError(f"{p}: no image files in this folder.")
-            files += found
-        elif p.is_file():
-            files.append(p)
-        else:
-            raise CommandError(f"{p}: no such file or folder.")
-    return [os.fspath(f) for f in files]
-
-
-def _write_atomic(path, data: bytes):
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    return value
+
+
+def _rate(text):
+    value = _finite(text)
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"expected a rate between 0 and 1, got {text!r}")
+    return value
 
 
 # --------------------------------------------------------------------- commands
 def cmd_fit(args) -> int:
-    """``gfprint fit ROOT -o model.npz``: one fingerprint per source folder."""
+    """``gfprint fit ROOT -o model.npz``: one fingerprint per source folder, streamed."""
+    import numpy as np
+
     from . import PRNUFingerprintClassifier
-    from .datasets import load_image_folder
-
-    data = load_image_folder(args.root, lazy=True)
     from ._validation import _image_header
-
-    crop = args.size is not None
-    size = (args.size, args.size) if crop else _image_header(data.paths[0])[:2]
+    from .datasets import load_image_folder
     from .residuals import CAMERA_SETTING, ResidualExtractor
 
+    _check_output(args.output, "model file")
+    data = load_image_folder(args.root, lazy=True)
+    names = [str(n) for n in data.target_names]
+    reals = _real_classes(names, args.real)
+    y = data.target.astype(object)
+    if len(reals) > 1:  # one null class: the real folders are merged into the first
+        y[np.isin(data.target, reals)] = reals[0]
+    y = y.astype(str)
+    if reals:
+        _note(args, f"real images (no fingerprint): {', '.join(reals)}")
+    crop = args.size is not None
+    size = (args.size, args.size) if crop else _image_header(data.paths[0])[:2]
     settings = {k: v for k, v in ResidualExtractor().get_params().items() if k in CAMERA_SETTING}
     if args.camera:
         settings.update(CAMERA_SETTING)
     for key in ("denoiser", "levels", "sigma"):
         if getattr(args, key) is not None:
             settings[key] = getattr(args, key)
-    R = _residuals(data.paths, _extractor(settings, args.jobs), size, crop, args.quiet, "fit")
-    threshold = "auto" if args.fpr is not None else args.threshold
-    clf = PRNUFingerprintClassifier(threshold=threshold, false_alarm_rate=args.fpr or 0.01)
-    clf.fit(R, data.target)
-    meta = {"extractor": settings, "crop": list(size) if crop else None}
+    extractor = _extractor(settings, args.jobs)
+    clf = PRNUFingerprintClassifier(
+        similarity=args.similarity,
+        threshold=args.threshold,
+        null_class=reals[0] if reals else None,
+    )
+    classes = np.unique(y)
+    errors = {}
+    for idx, R, bad in _residual_chunks(data.paths, extractor, size, crop, args, "fit"):
+        errors.update(bad)
+        if R is not None:
+            clf.partial_fit(R, y[idx], classes=classes)
+    if not hasattr(clf, "classes_"):
+        _report_errors(args, errors, data.paths)
+        raise CommandError(f"{_safe(args.root)}: no image could be used.")
+    if args.fpr is not None:  # a second pass: every image against the others' fingerprints
+        for idx, R, _ in _residual_chunks(data.paths, extractor, size, crop, args, "calibrate"):
+            if R is not None:
+                clf.partial_calibrate(R, y[idx])
+        clf.set_params(threshold="auto", false_alarm_rate=args.fpr)
+        clf.threshold_  # noqa: B018 - fails here when too few sources to calibrate
+    meta = {"extractor": settings, "crop": list(size) if crop else None, "real": reals}
     clf.save(args.output, metadata=meta)
+    _report_errors(args, errors, data.paths)
+    empty = [str(c) for c, n in zip(clf.classes_, clf.n_images_per_class_) if n == 0]
+    if empty:
+        print(f"gfprint fit: no usable image for {', '.join(empty)}", file=sys.stderr)
     if not args.quiet:
         counts = ", ".join(f"{c}: {n}" for c, n in zip(clf.classes_, clf.n_images_per_class_))
-        print(
-            f"Saved {len(clf.classes_)} fingerprints of {R.shape[1]}x{R.shape[2]} "
-            f"({counts}) to {args.output}"
-        )
-    return 0
+        shape = "x".join(str(s) for s in clf.image_shape_[:2])
+        line = f"Saved {len(clf.fingerprint_classes_)} fingerprints of {shape} ({counts})"
+        if args.fpr is not None:
+            line += f", threshold {clf.threshold_:.5g} for a false-alarm rate of {args.fpr:g}"
+        print(f"{line} to {_safe(args.output)}")
+    return EXIT_IMAGES_FAILED if errors else 0
 
 
-def _score(clf, meta, paths, args, desc):
+def _score_paths(clf, meta, paths, args, desc):
+    """Rows for ``paths``: decision, best and runner-up, every score, or an error."""
+    import numpy as np
+
     size = tuple(clf.image_shape_[:2])
-    R = _residuals(paths, _extractor(meta["extractor"], args.jobs), size, True, args.quiet, desc)
-    return R, clf.similarity_scores(R)
+    extractor = _extractor(meta["extractor"], args.jobs)
+    sources = [str(s) for s in clf.fingerprint_sources_]
+    threshold = clf.threshold_
+    rows = [None] * len(paths)
+    for idx, R, errors in _residual_chunks(paths, extractor, size, True, args, desc):
+        for i, reason in errors.items():
+            rows[i] = {"image": _safe(paths[i]), "prediction": "", "decision": "error",
+                       "score": None, "source": "", "runner_up": "", "runner_up_score": None,
+                       "scores": {}, "error": reason}
+        if R is None:
+            continue
+        scores, pred = clf.similarity_scores(R), clf.predict(R)
+        order = np.argsort(-scores, axis=1)
+        for k, i in enumerate(idx):
+            best, second = order[k, 0], (order[k, 1] if scores.shape[1] > 1 else None)
+            match = threshold is None or scores[k, best] >= threshold
+            rows[i] = {
+                "image": _safe(paths[i]),
+                "prediction": str(pred[k]),
+                "decision": "match" if match else "no match",
+                "score": float(scores[k, best]),
+                "source": sources[best],
+                "runner_up": "" if second is None else sources[second],
+                "runner_up_score": None if second is None else float(scores[k, second]),
+                "scores": dict(zip(sources, map(float, scores[k]))),
+                "error": "",
+            }
+    return rows
+
+
+_COLUMNS = ("image", "prediction", "decision", "score", "source", "runner_up",
+            "runner_up_score")
+
+
+def _flat(row, sources):
+    out = {k: row[k] for k in _COLUMNS}
+    out.update({s: row["scores"].get(s) for s in sources})
+    out["error"] = row["error"]
+    return out
+
+
+def _format_rows(rows, sources, fmt, summary=None) -> str:
+    if fmt == "json":
+        body = [{**{k: r[k] for k in _COLUMNS}, "scores": r["scores"], "error": r["error"]}
+                for r in rows]
+        doc = body if summary is None else {"summary": summary, "images": body}
+        return json.dumps(doc, indent=2) + "\n"
+    flat = [_flat(r, sources) for r in rows]
+    fields = [*_COLUMNS, *sources, "error"]
+    if fmt == "csv":
+        buf = io.StringIO()
+        if summary is not None:
+            for key, value in summary.items():
+                buf.write(f"# {key}: {json.dumps(value)}\n")
+        writer = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(flat)
+        return buf.getvalue()
+
+    def cell(v):
+        return "" if v is None else (f"{v:.5f}" if isinstance(v, float) else str(v))
+
+    width = {f: max([len(f)] + [len(cell(r[f])) for r in flat]) for f in fields}
+    lines = ["  ".join(f"{f:<{width[f]}}" for f in fields).rstrip()]
+    lines += ["  ".join(f"{cell(r[f]):<{width[f]}}" for f in fields).rstrip() for r in flat]
+    return "\n".join(lines) + "\n"
 
 
 def cmd_attribute(args) -> int:
     """``gfprint attribute model.npz IMAGE_OR_DIR...``: one row per image."""
     clf, meta = _load_model(args.model)
-    if args.threshold is not None:
-        clf.set_params(threshold=args.threshold)
+    _apply_decision_options(clf, args)
     paths = _image_files(args.images)
-    R, scores = _score(clf, meta, paths, args, "attribute")
-    pred = clf.predict(R)
-    names = [str(c) for c in clf.fingerprint_classes_]
-    rows = [
-        {"image": p, "source": str(s), **{n: float(v) for n, v in zip(names, row)}}
-        for p, s, row in zip(paths, pred, scores)
-    ]
-    if args.format == "json":
-        text = json.dumps(rows, indent=2) + "\n"
-    elif args.format == "csv":
-        buf = io.StringIO()
-        writer = csv.DictWriter(buf, fieldnames=["image", "source", *names])
-        writer.writeheader()
-        writer.writerows(rows)
-        text = buf.getvalue()
-    else:
-        width = max(len(r["image"]) for r in rows)
-        head = f"{'image':<{width}}  {'source':<14}" + "".join(f"{n:>14}" for n in names)
-        lines = [head] + [
-            f"{r['image']:<{width}}  {r['source']:<14}" + "".join(f"{r[n]:>14.5f}" for n in names)
-            for r in rows
-        ]
-        text = "\n".join(lines) + "\n"
-    sys.stdout.write(text)
-    return 0
+    rows = _score_paths(clf, meta, paths, args, "attribute")
+    _emit(_format_rows(rows, [str(s) for s in clf.fingerprint_sources_], args.format))
+    failed = sum(r["decision"] == "error" for r in rows)
+    if failed:
+        print(f"gfprint attribute: {failed} of {len(rows)} images could not be attributed "
+              "(decision 'error' in their rows).", file=sys.stderr)
+    return EXIT_IMAGES_FAILED if failed else 0
+
+
+def _summary(clf, meta, y, rows):
+    """Accuracy, balanced accuracy, confusion, AUC and the operating point on this data."""
+    import numpy as np
+    from sklearn.metrics import balanced_accuracy_score, confusion_matrix, roc_auc_score
+
+    ok = np.array([r["decision"] != "error" for r in rows], bool)
+    y_ok = np.asarray(y)[ok]
+    pred = np.array([r["prediction"] for r in rows], dtype=object)[ok].astype(str)
+    labels = sorted(set(y_ok.tolist()) | set(pred.tolist()))
+    threshold = clf.threshold_
+    with warnings.catch_warnings():
+        # Predictions outside the folder names ("unknown", another source) are expected.
+        warnings.filterwarnings("ignore", message="y_pred contains classes not in y_true")
+        balanced = float(balanced_accuracy_score(y_ok, pred)) if ok.any() else None
+    out = {
+        "images": len(rows),
+        "errors": int((~ok).sum()),
+        "accuracy": float(np.mean(pred == y_ok)) if ok.any() else None,
+        "balanced_accuracy": balanced,
+        "labels": labels,
+        "confusion_matrix": confusion_matrix(y_ok, pred, labels=labels).tolist()
+        if ok.any() else [],
+        "threshold": threshold,
+        "similarity": clf.similarity,
+    }
+    known = set(str(c) for c in clf.classes_)
+    reals = set(meta.get("real") or []) | ({str(clf.null_class)} if clf.null_class else set())
+    is_real = np.isin(y_ok, sorted(reals)) if reals else np.zeros(len(y_ok), bool)
+    outsiders = ~np.isin(y_ok, sorted(known)) | is_real  # images no fingerprint should claim
+    best = np.array([r["score"] for r in rows], dtype=object)[ok].astype(float)
+    if threshold is not None and outsiders.any():
+        out["false_alarm_rate"] = float(np.mean(best[outsiders] >= threshold))
+        out["false_alarm_images"] = int(outsiders.sum())
+    out["auc_real_vs_gan"] = None
+    if is_real.any() and (~is_real).any():
+        out["auc_real_vs_gan"] = float(roc_auc_score(~is_real, best))
+    if not (set(y_ok.tolist()) & known):
+        out["warning"] = (
+            f"none of the folders ({', '.join(sorted(set(y_ok.tolist())))}) is a class of "
+            f"the model ({', '.join(sorted(known))}): accuracy compares unrelated names"
+        )
+    return out
+
+
+def _summary_text(s) -> str:
+    from ._demo import confusion_table
+
+    lines = [f"{s['images']} images, {s['errors']} could not be used"]
+    if s["accuracy"] is not None:
+        lines.append(f"accuracy {s['accuracy']:.4f}, balanced accuracy "
+                     f"{s['balanced_accuracy']:.4f}")
+    shown = "none (the best match wins)" if s["threshold"] is None else f"{s['threshold']:.5g}"
+    lines.append(f"threshold: {shown} ({s['similarity']})")
+    if "false_alarm_rate" in s:
+        lines.append(f"false-alarm rate on this data: {s['false_alarm_rate']:.4f} "
+                     f"({s['false_alarm_images']} images of real or unknown sources)")
+    if s["auc_real_vs_gan"] is not None:
+        lines.append("real vs GAN (score: best generator similarity): AUC "
+                     f"{s['auc_real_vs_gan']:.4f}")
+    if s["labels"]:
+        import numpy as np
+
+        cm = np.array(s["confusion_matrix"])
+        y_true = np.repeat(s["labels"], cm.sum(axis=1))
+        y_pred = np.concatenate([np.repeat(s["labels"], row) for row in cm])
+        lines += ["", confusion_table(s["labels"], y_true, y_pred)]
+    return "\n".join(lines) + "\n"
 
 
 def cmd_evaluate(args) -> int:
-    """``gfprint evaluate model.npz ROOT``: accuracy, per-source report, confusion, AUC."""
-    from sklearn.metrics import classification_report, roc_auc_score
-
-    from ._demo import confusion_table
+    """``gfprint evaluate model.npz ROOT``: per-image rows and the summary."""
     from .datasets import load_image_folder
 
     clf, meta = _load_model(args.model)
-    if args.threshold is not None:
-        clf.set_params(threshold=args.threshold)
-    data = load_image_folder(args.root, lazy=True)
-    R, scores = _score(clf, meta, data.paths, args, "evaluate")
-    y, pred = data.target, clf.predict(R)
-    labels = sorted(set(y.tolist()) | set(pred.tolist()))
-    print(f"{len(y)} images, accuracy {np.mean(pred == y):.4f}\n")
-    print(classification_report(y, pred, labels=labels, zero_division=0))
-    print(confusion_table(labels, y, pred))
-    fp_classes = [str(c) for c in clf.fingerprint_classes_]
-    gan_cols = [i for i, c in enumerate(fp_classes) if c != "real"]
-    is_gan = y != "real"
-    auc = None
-    if "real" in y.tolist() and is_gan.any() and gan_cols:
-        auc = float(roc_auc_score(is_gan, scores[:, gan_cols].max(axis=1)))
-        print(f"\nReal vs GAN (score: highest correlation with a GAN fingerprint): AUC {auc:.4f}")
+    _apply_decision_options(clf, args)
     if args.plots:
-        _evaluate_plots(args.plots, y, pred, labels, scores, fp_classes, is_gan, gan_cols, auc)
-    return 0
+        plots = Path(args.plots)
+        _check_output(plots / "confusion_matrix.png" if plots.is_dir() else plots, "plots")
+    data = load_image_folder(args.root, lazy=True)
+    y = [str(t) for t in data.target]
+    if clf.null_class is not None:  # this folder's real images: the model's real class
+        reals = set(meta.get("real") or [])
+        y = [str(clf.null_class) if t in reals or t.lower() in REAL_NAMES else t for t in y]
+    rows = _score_paths(clf, meta, data.paths, args, "evaluate")
+    summary = _summary(clf, meta, y, rows)
+    sources = [str(s) for s in clf.fingerprint_sources_]
+    if args.format == "text":
+        _emit(_summary_text(summary))
+    else:
+        _emit(_format_rows(rows, sources, args.format, summary))
+    if "warning" in summary:
+        print(f"gfprint evaluate: warning: {summary['warning']}", file=sys.stderr)
+    if args.plots:
+        _evaluate_plots(args.plots, y, rows, summary, sources, meta, clf)
+    failed = summary["errors"]
+    if failed:
+        print(f"gfprint evaluate: {failed} of {len(rows)} images could not be used "
+              "(decision 'error' in their rows).", file=sys.stderr)
+    return EXIT_IMAGES_FAILED if failed else 0
 
 
-def _evaluate_plots(out, y, pred, labels, scores, fp_classes, is_gan, gan_cols, auc):
+def _evaluate_plots(out, y, rows, summary, sources, meta, clf):
+    import numpy as np
+
     try:
         import matplotlib  # noqa: F401
     except ImportError:
-        print("Plots skipped: matplotlib is not installed (pip install 'gfprint[plot]').")
+        print("Plots skipped: matplotlib is not installed (pip install 'gfprint[plot]').",
+              file=sys.stderr)
         return
     import matplotlib.pyplot as plt
 
     from .plotting import plot_confusion_matrix, plot_correlation_histograms, plot_roc
 
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    own = y[:, None] == np.array(fp_classes)[None, :]
+    ok = [i for i, r in enumerate(rows) if r["decision"] != "error"]
+    y_ok = np.array([y[i] for i in ok])
+    pred = np.array([rows[i]["prediction"] for i in ok])
+    scores = np.array([[rows[i]["scores"][s] for s in sources] for i in ok])
+    classes = np.array([str(c) for c in clf.fingerprint_classes_])
+    own = y_ok[:, None] == classes[None, :]
     figures = {
-        "confusion_matrix.png": plot_confusion_matrix(y, pred, labels),
+        "confusion_matrix.png": plot_confusion_matrix(y_ok, pred, summary["labels"]),
         "correlation_histograms.png": plot_correlation_histograms(scores[own], scores[~own]),
     }
-    if auc is not None:
+    if summary["auc_real_vs_gan"] is not None:
+        reals = set(meta.get("real") or []) | ({str(clf.null_class)} if clf.null_class else set())
+        is_gan = ~np.isin(y_ok, sorted(reals))
         figures["roc_real_vs_gan.png"] = plot_roc(
-            is_gan, scores[:, gan_cols].max(axis=1), pos_label=True, name="PRNU"
+            is_gan, scores.max(axis=1), pos_label=True, name="PRNU"
         )
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
     for name, fig in figures.items():
         buf = io.BytesIO()
         fig.savefig(buf, format="png", dpi=110)
         plt.close(fig)
         _write_atomic(out / name, buf.getvalue())
-    print(f"Plots written to {out.resolve()}: {', '.join(figures)}")
+    print(f"Plots written to {_safe(out.resolve())}: {', '.join(figures)}", file=sys.stderr)
 
 
 def cmd_demo(args) -> int:
@@ -317,65 +597,101 @@ def cmd_demo(args) -> int:
 
 
 # ------------------------------------------------------------------------ parser
+_EXAMPLES = {
+    "fit": """examples:
+  gfprint fit dataset/ -o model.npz               dataset/<source>/*.png, one fingerprint each
+  gfprint fit dataset/ -o model.npz --fpr 0.01    + a threshold for a 1 % false-alarm rate
+  gfprint fit cnndet/ -o model.npz --real 0_real  real images get no fingerprint
+  gfprint fit photos/ -o cams.npz --camera --similarity pce   camera identification""",
+    "attribute": """examples:
+  gfprint attribute model.npz suspicious/ --format csv > rows.csv
+  gfprint attribute model.npz a.png b.jpg --threshold 0.01
+  gfprint attribute cams.npz photo.jpg --threshold 60       (a PCE model: PCE > 60)""",
+    "evaluate": """examples:
+  gfprint evaluate model.npz held_out/                    summary and confusion matrix
+  gfprint evaluate model.npz held_out/ --format json > report.json
+  gfprint evaluate model.npz held_out/ --fpr 0.05 --plots report/""",
+    "demo": """examples:
+  gfprint demo --quick        seconds: a smoke run
+  gfprint demo --out plots/   the full study, plots in plots/""",
+}
+
+
 def _parser():
+    from . import __version__
+
     parser = argparse.ArgumentParser(
-        prog="gfprint", description="GAN image forensics: PRNU-style fingerprints."
+        prog="gfprint",
+        description="GAN image forensics: PRNU-style fingerprints of generators and cameras.",
+        epilog="Run 'gfprint COMMAND --help' for a command's options and examples.",
     )
+    parser.add_argument("--version", action="version", version=f"gfprint {__version__}")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--jobs", type=int, default=None, help="parallel workers")
-    common.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+    common.add_argument("--quiet", action="store_true", help="no progress bar or notes")
+    common.add_argument(
+        "--strict", action="store_true", help="stop at the first image that cannot be used"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("fit", parents=[common], help="one fingerprint per ROOT/<source>/")
+    def add(name, help_):
+        return sub.add_parser(
+            name, parents=[common], help=help_, description=help_, epilog=_EXAMPLES[name],
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+
+    p = add("fit", "fingerprints of the source folders of ROOT (ROOT/<source>/*.png)")
     p.add_argument("root", help="folder of source folders: ROOT/<source>/*.png")
     p.add_argument("-o", "--output", required=True, help="model file to write (.npz)")
     p.add_argument(
-        "--camera",
-        action="store_true",
-        help="camera-PRNU residual (grey, zero-mean, Wiener-DFT, sigma 5, 4 levels) instead "
-        "of the generator (GAN) default",
+        "--camera", action="store_true",
+        help="camera-PRNU residual (grey, zero-mean, Wiener-DFT, sigma 5, 4 levels) "
+        "instead of the generator (GAN) default",
     )
     p.add_argument(
-        "--denoiser",
-        default=None,
-        choices=["wavelet", "wiener", "gaussian", "median"],
-        help="denoiser of the residual (default wavelet)",
+        "--real", action="append", default=None, metavar="NAME",
+        help="a source folder of real images, which gets no fingerprint (repeatable; "
+        "default: folders named real or 0_real; 'none' for no such folder)",
     )
-    p.add_argument(
-        "--levels", type=_levels, default=None, help="wavelet levels or 'auto' (default auto)"
-    )
-    p.add_argument(
-        "--sigma",
-        type=_sigma,
-        default=None,
-        help="denoiser noise std in 8-bit levels, or 'auto' per image (default 3; 5 with --camera)",
-    )
-    p.add_argument("--size", type=int, default=None, help="centre-crop every image to SIZE x SIZE")
+    p.add_argument("--similarity", choices=["ncc", "pce"], default="ncc",
+                   help="similarity of residual and fingerprint (default ncc)")
+    p.add_argument("--denoiser", default=None,
+                   choices=["wavelet", "wiener", "gaussian", "median"],
+                   help="denoiser of the residual (default wavelet)")
+    p.add_argument("--levels", type=_levels, default=None,
+                   help="wavelet levels or 'auto' (default auto)")
+    p.add_argument("--sigma", type=_sigma, default=None,
+                   help="denoiser noise std in 8-bit levels, or 'auto' per image "
+                   "(default 3; 5 with --camera)")
+    p.add_argument("--size", type=int, default=None,
+                   help="centre-crop every image to SIZE x SIZE")
     decision = p.add_mutually_exclusive_group()
-    decision.add_argument("--threshold", type=float, default=None, help="open-set NCC threshold")
-    decision.add_argument(
-        "--fpr",
-        type=float,
-        default=None,
-        help="open-set threshold estimated for this false-alarm rate (e.g. 0.01)",
-    )
+    decision.add_argument("--threshold", type=_finite, default=None,
+                          help="decision threshold stored in the model")
+    decision.add_argument("--fpr", type=_rate, default=None,
+                          help="estimate the threshold for this false-alarm rate (e.g. 0.01)")
     p.set_defaults(func=cmd_fit)
 
-    p = sub.add_parser("attribute", parents=[common], help="attribute images to sources")
-    p.add_argument("model", help="model file from 'gfprint fit'")
-    p.add_argument("images", nargs="+", help="image files or folders")
-    p.add_argument("--threshold", type=float, default=None, help="below it: 'unknown'")
-    p.add_argument("--format", default="table", choices=["table", "csv", "json"])
-    p.set_defaults(func=cmd_attribute)
+    for name, help_ in (("attribute", "attribute images to the model's sources, one row each"),
+                        ("evaluate", "score a model on ROOT/<source>/ with known labels")):
+        p = add(name, help_)
+        p.add_argument("model", help="model file from 'gfprint fit'")
+        if name == "attribute":
+            p.add_argument("images", nargs="+", help="image files or folders")
+        else:
+            p.add_argument("root", help="folder of source folders with known labels")
+            p.add_argument("--plots", default=None, help="folder for plots (needs matplotlib)")
+        decision = p.add_mutually_exclusive_group()
+        decision.add_argument("--threshold", type=_finite, default=None,
+                              help="below it: no match ('unknown', or the real class)")
+        decision.add_argument("--fpr", type=_rate, default=None,
+                              help="threshold for this false-alarm rate (a model fitted "
+                              "with --fpr)")
+        formats = ["table", "csv", "json"] if name == "attribute" else ["text", "csv", "json"]
+        p.add_argument("--format", default=formats[0], choices=formats)
+        p.set_defaults(func=cmd_attribute if name == "attribute" else cmd_evaluate)
 
-    p = sub.add_parser("evaluate", parents=[common], help="score a model on ROOT/<source>/")
-    p.add_argument("model", help="model file from 'gfprint fit'")
-    p.add_argument("root", help="folder of source folders with known labels")
-    p.add_argument("--threshold", type=float, default=None, help="below it: 'unknown'")
-    p.add_argument("--plots", default=None, help="folder for plots (needs matplotlib)")
-    p.set_defaults(func=cmd_evaluate)
-
-    p = sub.add_parser("demo", parents=[common], help="PRNU study on the built-in GAN zoo")
+    p = add("demo", "PRNU and CNN study on the built-in GAN zoo")
     p.add_argument("--quick", action="store_true", help="small and fast (seconds)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--out", default="gfprint-demo", help="folder for the plots")
@@ -387,11 +703,22 @@ def main(argv=None) -> int:
     """Entry point of the ``gfprint`` console script; returns the exit status."""
     args = _parser().parse_args(argv)
     try:
-        return args.func(args)
+        code = args.func(args)
+        sys.stdout.flush()
+        return code
+    except KeyboardInterrupt:
+        print(f"gfprint {args.command}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (``| head``): say nothing, and let nothing more be
+        # written to the closed pipe at exit.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_PIPE
     except (GfprintError, ValueError, TypeError, OSError, ImportError) as exc:
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         print(f"gfprint {args.command}: error: {message}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
 
 
 if __name__ == "__main__":  # pragma: no cover

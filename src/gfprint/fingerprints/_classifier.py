@@ -336,17 +336,47 @@ class PRNUFingerprintClassifier(ClassifierMixin, BaseEstimator):
 
     def _fit_null_scores(self, X, y, sources):
         """Similarities of each residual with the fingerprints of the other sources."""
-        if len(self.fingerprint_sources_) == 0:
-            raise ValueError("threshold='auto' needs at least one fingerprint.")
-        scores = self.similarity_scores(X)
-        own = np.asarray(sources)[:, None] == self.fingerprint_sources_[None, :]
-        null = scores[~own]
-        if null.size < 2:
+        self.__dict__.pop("null_scores_", None)
+        self.partial_calibrate(X, y, sources)
+        if self.null_scores_.size < 2:
             raise ValueError(
                 "threshold='auto' needs residuals of at least two sources (or of the "
                 "null class) to see how other sources score against each fingerprint."
             )
-        self.null_scores_ = np.sort(null.astype(np.float64))
+
+    def partial_calibrate(self, X, y, sources=None):
+        """Add the out-of-source similarities of ``X`` to ``null_scores_``.
+
+        The streaming form of what ``fit`` does with ``threshold="auto"``: after the
+        fingerprints are complete (``partial_fit`` over all batches), pass the batches
+        again; then set ``threshold="auto"``. Each residual scores against the
+        fingerprints of the sources it does not belong to.
+
+        Parameters
+        ----------
+        X : array-like of shape ``(n, *image_shape_)``
+            Residuals of the training sources (or of the null class).
+        y : array-like of shape (n,)
+            Their classes.
+        sources : array-like of shape (n,), default=None
+            Their sources, as given to :meth:`fit`.
+
+        Returns
+        -------
+        self : PRNUFingerprintClassifier
+        """
+        check_fitted(self)
+        if len(self.fingerprint_sources_) == 0:
+            raise ValueError("the automatic threshold needs at least one fingerprint.")
+        y = column_or_1d(np.asarray(y), warn=True)
+        sources = y if sources is None else column_or_1d(np.asarray(sources), warn=True)
+        check_consistent_length(X, y, sources)
+        scores = self.similarity_scores(X)
+        own = np.asarray(sources)[:, None] == self.fingerprint_sources_[None, :]
+        new = scores[~own].astype(np.float64)
+        old = getattr(self, "null_scores_", np.empty(0))
+        self.null_scores_ = np.sort(np.concatenate([old, new]))
+        return self
 
     # ---------------------------------------------------------------- predicting
     @property
