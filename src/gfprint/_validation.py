@@ -334,14 +334,17 @@ def check_images(X, *, min_size: int = 1, what: str = "X") -> ImageSet:
 
 
 def iter_batches(
-    func, images: ImageSet, *, n_jobs=None, batch_size: int = 16, verbose=False, desc=""
+    func, images: ImageSet, *, n_jobs=None, batch_size: int = 16, verbose=False, desc="",
+    extra=None,
 ) -> Iterator[tuple[int, int, object]]:
     """Apply ``func`` to batches of images in parallel, yielding results in order.
 
     ``func(batch)`` receives float32 images ``(b, H, W, C)`` on 0-255 (a fresh array it
-    may overwrite). Work goes through :class:`joblib.Parallel` with a thread preference
-    (the kernels release the GIL), so ``joblib.parallel_config(backend=...)`` can send it
-    elsewhere, e.g. to a Dask cluster.
+    may overwrite), and ``func(batch, extra[start:stop])`` when ``extra`` (e.g. the
+    labels) is given. Work goes through :class:`joblib.Parallel` with a thread
+    preference (the kernels release the GIL), so ``joblib.parallel_config(backend=...)``
+    can send it elsewhere, e.g. to worker processes or a Dask cluster: a path batch is
+    read where it runs, and only what ``func`` returns travels back.
 
     Yields
     ------
@@ -356,7 +359,10 @@ def iter_batches(
 
         progress = tqdm(total=n, desc=desc or "images", unit="img")
     try:
-        tasks = (delayed(_run_batch)(func, images.chunk(s, e)) for s, e in bounds)
+        tasks = (
+            delayed(_run_batch)(func, images.chunk(s, e), None if extra is None else extra[s:e])
+            for s, e in bounds
+        )
         # Our batches are the unit of work: joblib must not group them further.
         results = Parallel(
             n_jobs=n_jobs, prefer="threads", return_as="generator", batch_size=1
@@ -370,5 +376,5 @@ def iter_batches(
             progress.close()
 
 
-def _run_batch(func, chunk: ImageSet):
-    return func(chunk.load())
+def _run_batch(func, chunk: ImageSet, extra=None):
+    return func(chunk.load()) if extra is None else func(chunk.load(), extra)

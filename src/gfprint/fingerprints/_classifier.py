@@ -324,6 +324,21 @@ class PRNUFingerprintClassifier(ClassifierMixin, BaseEstimator):
                     self._n_per_fingerprint[fp_index[key]] += int(members.sum())
         self._finalize()
 
+    def _fit_from_sums(self, image_shape, y, sources, totals):
+        """Fitted state from per-source ``{source: [sum, count]}`` (map-reduce fits)."""
+        y = np.asarray(y)
+        sources = self._check_sources(sources, y)
+        self._init_state(self._unique_labels(y), image_shape, y, sources)
+        class_index = {c: i for i, c in enumerate(_py(self.classes_))}
+        for c, count in zip(*np.unique(y, return_counts=True)):
+            self.n_images_per_class_[class_index[_py([c])[0]]] += count
+        for i, s in enumerate(_py(self.fingerprint_sources_)):
+            if s in totals:
+                self._sums[i] = totals[s][0]
+                self._n_per_fingerprint[i] = totals[s][1]
+        self._finalize()
+        return self
+
     def _finalize(self):
         if not np.isfinite(self._sums).all():
             raise ValueError(
