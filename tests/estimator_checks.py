@@ -1,7 +1,9 @@
 """gfprint's checks for estimators that take images (imbalanced-learn's model).
 
-``IMAGE_CHECKS`` lists functions ``check(name, estimator, data)``; ``tests/test_common.py``
-runs every check on every image estimator of its table. ``data`` is an ``ImageData``:
+``IMAGE_ESTIMATORS`` lists every public estimator that takes images, once;
+``IMAGE_CHECKS`` lists functions ``check(name, estimator, data)``.
+``tests/test_common.py`` runs every check on every estimator of the table, and
+``tests/test_bad_input.py`` its table of bad inputs. ``data`` is an ``ImageData``:
 a small batch of RGB uint8 images, their labels and the same images as PNG files.
 """
 
@@ -12,7 +14,43 @@ import numpy as np
 import pytest
 from sklearn.base import clone, is_classifier
 
+from gfprint import CameraResidualExtractor, ResidualExtractor
+from gfprint.baselines import ImageFlattener, make_knn_baseline
+from gfprint.ensemble import TTAClassifier
+from gfprint.perturbations import (
+    GaussianBlur,
+    GaussianNoise,
+    JPEGCompression,
+    RandomCrop,
+    RandomPerturbation,
+    Relighting,
+    Resize,
+)
 
+
+def _cnn():
+    pytest.importorskip("torch")
+    from gfprint import CNNAttributor
+
+    return CNNAttributor(width=0.05, max_epochs=1, batch_size=8, random_state=0)
+
+
+# Every public estimator that takes images, as a fast instance (a factory, so that
+# optional dependencies are imported only when their estimator's checks run).
+IMAGE_ESTIMATORS = {
+    "ResidualExtractor": ResidualExtractor,
+    "CameraResidualExtractor": lambda: CameraResidualExtractor(levels=2),
+    "GaussianNoise": lambda: GaussianNoise(random_state=0),
+    "GaussianBlur": lambda: GaussianBlur(random_state=0),
+    "RandomCrop": lambda: RandomCrop(random_state=0),
+    "JPEGCompression": lambda: JPEGCompression(random_state=0),
+    "Relighting": lambda: Relighting(random_state=0),
+    "Resize": Resize,
+    "RandomPerturbation": lambda: RandomPerturbation(random_state=0),
+    "ImageFlattener": ImageFlattener,
+    "TTAClassifier": lambda: TTAClassifier(make_knn_baseline(n_neighbors=1)),
+    "CNNAttributor": _cnn,
+}
 @dataclass
 class ImageData:
     images: np.ndarray

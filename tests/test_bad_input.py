@@ -1,56 +1,20 @@
 """One table of bad inputs, run against every public image estimator and loader.
 
-A new estimator gets these checks by being listed once in ``ESTIMATORS``. Each entry
-says how the estimator takes images (``transform``, or ``fit`` with labels).
+A new estimator gets these checks by being listed once in
+``estimator_checks.IMAGE_ESTIMATORS``. Transformers get the images at ``transform``
+(after ``fit`` for the stateful ones), classifiers at ``fit`` with labels.
 """
 
 import numpy as np
 import pytest
 from PIL import Image
+from sklearn.base import is_classifier
 
-from gfprint import CameraResidualExtractor, ImageReadError, ResidualExtractor
-from gfprint.baselines import ImageFlattener
+from estimator_checks import IMAGE_ESTIMATORS
+from gfprint import ImageReadError
 from gfprint.datasets import load_image_folder
-from gfprint.ensemble import TTAClassifier
-from gfprint.perturbations import (
-    GaussianBlur,
-    GaussianNoise,
-    JPEGCompression,
-    RandomCrop,
-    RandomPerturbation,
-    Relighting,
-    Resize,
-)
 
 SIZE = 32
-
-
-def _cnn():
-    from gfprint import CNNAttributor
-
-    return CNNAttributor(width=0.05, max_epochs=1, batch_size=8)
-
-
-def _tta():
-    from gfprint.baselines import make_knn_baseline
-
-    return TTAClassifier(make_knn_baseline(n_neighbors=1))
-
-
-ESTIMATORS = {
-    "ResidualExtractor": (ResidualExtractor, "transform"),
-    "CameraResidualExtractor": (lambda: CameraResidualExtractor(levels=2), "transform"),
-    "GaussianNoise": (lambda: GaussianNoise(random_state=0), "transform"),
-    "GaussianBlur": (lambda: GaussianBlur(random_state=0), "transform"),
-    "RandomCrop": (lambda: RandomCrop(random_state=0), "transform"),
-    "JPEGCompression": (lambda: JPEGCompression(random_state=0), "transform"),
-    "Relighting": (lambda: Relighting(random_state=0), "transform"),
-    "Resize": (lambda: Resize(random_state=0), "transform"),
-    "RandomPerturbation": (lambda: RandomPerturbation(random_state=0), "transform"),
-    "ImageFlattener": (ImageFlattener, "transform"),
-    "TTAClassifier": (_tta, "fit"),
-    "CNNAttributor": (_cnn, "fit"),
-}
 
 
 def _png_bytes(array):
@@ -126,17 +90,14 @@ OTHER_ERROR = {
 
 
 @pytest.mark.parametrize("case", list(BAD))
-@pytest.mark.parametrize("name", list(ESTIMATORS))
+@pytest.mark.parametrize("name", list(IMAGE_ESTIMATORS))
 def test_bad_input_gets_a_clear_error(name, case, files):
-    factory, method = ESTIMATORS[name]
     make, error, match = BAD[case]
     error, match = OTHER_ERROR.get((name, case), (error, match))
     X = make(files)
-    if name == "CNNAttributor":
-        pytest.importorskip("torch")
-    estimator = factory()
+    estimator = IMAGE_ESTIMATORS[name]()
     with pytest.raises(error, match=match):
-        if method == "transform":
+        if not is_classifier(estimator):
             estimator.fit(X).transform(X) if name == "ImageFlattener" else estimator.transform(X)
         else:
             n = len(X) if isinstance(X, list) or getattr(X, "ndim", 0) >= 3 else 4

@@ -15,19 +15,8 @@ from PIL import Image
 from sklearn.utils import estimator_checks as ec
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from estimator_checks import IMAGE_CHECKS, ImageData
-from gfprint import CameraResidualExtractor, PRNUFingerprintClassifier, ResidualExtractor
-from gfprint.baselines import ImageFlattener, make_knn_baseline
-from gfprint.ensemble import TTAClassifier
-from gfprint.perturbations import (
-    GaussianBlur,
-    GaussianNoise,
-    JPEGCompression,
-    RandomCrop,
-    RandomPerturbation,
-    Relighting,
-    Resize,
-)
+from estimator_checks import IMAGE_CHECKS, IMAGE_ESTIMATORS, ImageData
+from gfprint import PRNUFingerprintClassifier
 
 # {"EstimatorName": {"check_name": "why it cannot pass"}}; none at present.
 EXPECTED_FAILED: dict = {}
@@ -45,29 +34,6 @@ def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)
 
 
-def _cnn():
-    pytest.importorskip("torch")
-    from gfprint import CNNAttributor
-
-    return CNNAttributor(width=0.05, max_epochs=1, batch_size=8, random_state=0)
-
-
-# Every public estimator that takes images, as a fast instance (a factory, so that
-# optional dependencies are imported only when their estimator's checks run).
-IMAGE_ESTIMATORS = {
-    "ResidualExtractor": ResidualExtractor,
-    "CameraResidualExtractor": lambda: CameraResidualExtractor(levels=2),
-    "GaussianNoise": lambda: GaussianNoise(random_state=0),
-    "GaussianBlur": lambda: GaussianBlur(random_state=0),
-    "RandomCrop": lambda: RandomCrop(random_state=0),
-    "JPEGCompression": lambda: JPEGCompression(random_state=0),
-    "Relighting": lambda: Relighting(random_state=0),
-    "Resize": Resize,
-    "RandomPerturbation": lambda: RandomPerturbation(random_state=0),
-    "ImageFlattener": ImageFlattener,
-    "TTAClassifier": lambda: TTAClassifier(make_knn_baseline(n_neighbors=1)),
-    "CNNAttributor": _cnn,
-}
 ALL_ESTIMATORS = {
     **IMAGE_ESTIMATORS,
     "PRNUFingerprintClassifier": PRNUFingerprintClassifier,
