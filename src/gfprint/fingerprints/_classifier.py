@@ -311,9 +311,7 @@ class PRNUFingerprintClassifier(ClassifierMixin, BaseEstimator):
 
     def _accumulate(self, X, y, sources):
         fp_index = {s: i for i, s in enumerate(_py(self.fingerprint_sources_))}
-        class_index = {c: i for i, c in enumerate(_py(self.classes_))}
-        for c, count in zip(*np.unique(y, return_counts=True)):
-            self.n_images_per_class_[class_index[_py([c])[0]]] += count
+        self._count_classes(y)
         for s in range(0, len(X), self.batch_size):
             xb, sb = X[s : s + self.batch_size], np.asarray(sources)[s : s + self.batch_size]
             for src in np.unique(sb):
@@ -324,14 +322,17 @@ class PRNUFingerprintClassifier(ClassifierMixin, BaseEstimator):
                     self._n_per_fingerprint[fp_index[key]] += int(members.sum())
         self._finalize()
 
+    def _count_classes(self, y):
+        class_index = {c: i for i, c in enumerate(_py(self.classes_))}
+        for c, count in zip(*np.unique(y, return_counts=True)):
+            self.n_images_per_class_[class_index[_py([c])[0]]] += count
+
     def _fit_from_sums(self, image_shape, y, sources, totals):
         """Fitted state from per-source ``{source: [sum, count]}`` (map-reduce fits)."""
         y = np.asarray(y)
         sources = self._check_sources(sources, y)
         self._init_state(self._unique_labels(y), image_shape, y, sources)
-        class_index = {c: i for i, c in enumerate(_py(self.classes_))}
-        for c, count in zip(*np.unique(y, return_counts=True)):
-            self.n_images_per_class_[class_index[_py([c])[0]]] += count
+        self._count_classes(y)
         for i, s in enumerate(_py(self.fingerprint_sources_)):
             if s in totals:
                 self._sums[i] = totals[s][0]
