@@ -18,22 +18,16 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from sklearn.pipeline import make_pipeline
 
 from gfprint import CNNAttributor, PRNUFingerprintClassifier, ResidualExtractor
 from gfprint.baselines import ImageFlattener, make_eigenface_baseline, make_knn_baseline
 from gfprint.datasets import load_gan_zoo
 from gfprint.datasets._zoo import DIFFICULTIES
 from gfprint.metrics import fd_ratio
-from gfprint.residuals import max_wavelet_levels
+from gfprint.studies import attribution_table
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def prnu_accuracy(train, test):
-    levels = min(4, max_wavelet_levels(train.images.shape[1:3]))
-    ext = ResidualExtractor(levels=levels)
-    clf = PRNUFingerprintClassifier().fit(ext.transform(train.images), train.target)
-    return clf.score(ext.transform(test.images), test.target)
 
 
 def cnn_fit(train, cnn_params, **variant):
@@ -77,20 +71,37 @@ def main():
         "|---|---|---|---|---|---|---|---|",
     ]
     t_start = time.perf_counter()
+
+    def split(difficulty):
+        def load():
+            train = load_gan_zoo(n_per_source=n_train, difficulty=difficulty, random_state=0)
+            test = load_gan_zoo(n_per_source=n_test, difficulty=difficulty, random_state=1)
+            return train.images, train.target, test.images, test.target
+
+        return load
+
+    table = attribution_table(
+        {
+            "kNN": make_knn_baseline(),
+            "Eigenface": make_eigenface_baseline(random_state=0),
+            "PRNU": make_pipeline(ResidualExtractor(), PRNUFingerprintClassifier()),
+            "CNN": CNNAttributor(**cnn_params),
+        },
+        {difficulty: split(difficulty) for difficulty in DIFFICULTIES},
+        keep_estimators=True,
+        verbose=True,
+    )
     for difficulty in DIFFICULTIES:
-        train = load_gan_zoo(n_per_source=n_train, difficulty=difficulty, random_state=0)
         test = load_gan_zoo(n_per_source=n_test, difficulty=difficulty, random_state=1)
-        knn = make_knn_baseline().fit(train.images, train.target).score(test.images, test.target)
-        eig = make_eigenface_baseline(random_state=0).fit(train.images, train.target)
-        eig = eig.score(test.images, test.target)
-        prnu = prnu_accuracy(train, test)
-        cnn, speed = cnn_fit(train, cnn_params)
-        acc = cnn.score(test.images, test.target)
+        cnn = table.estimators[difficulty, "CNN"]
+        history = cnn.net_.history
+        speed = n_train * len(np.unique(test.target)) * len(history) / sum(history[:, "dur"])
         fd_pix = fd_subset(ImageFlattener().transform(test.images), test.target)
         fd_cnn = fd_subset(cnn.transform(test.images), test.target)
+        cells = [table[difficulty, m] for m in ("kNN", "Eigenface", "PRNU", "CNN")]
         row = (
-            f"| {difficulty} | {knn:.3f} | {eig:.3f} | {prnu:.3f} | {acc:.3f} | "
-            f"{fd_pix:.2f} | {fd_cnn:.2f} | {speed:.0f} |"
+            f"| {difficulty} | " + " | ".join(f"{v:.3f}" for v in cells)
+            + f" | {fd_pix:.2f} | {fd_cnn:.2f} | {speed:.0f} |"
         )
         print(row, flush=True)
         lines.append(row)

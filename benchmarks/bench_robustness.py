@@ -17,6 +17,7 @@ from pathlib import Path
 
 import torch
 from sklearn.frozen import FrozenEstimator
+from sklearn.pipeline import make_pipeline
 
 from gfprint import CNNAttributor, PRNUFingerprintClassifier, ResidualExtractor
 from gfprint.datasets import load_gan_zoo
@@ -29,6 +30,7 @@ from gfprint.perturbations import (
     RandomPerturbation,
     Relighting,
 )
+from gfprint.studies import robustness_table
 
 ROOT = Path(__file__).resolve().parents[1]
 ATTACKS = {
@@ -39,12 +41,6 @@ ATTACKS = {
     "relighting": Relighting,
     "combination (p=0.5 each)": RandomPerturbation,
 }
-
-
-def prnu(train_x, train_y, test_x, test_y):
-    ext = ResidualExtractor(levels=2)
-    clf = PRNUFingerprintClassifier().fit(ext.transform(train_x), train_y)
-    return clf.score(ext.transform(test_x), test_y)
 
 
 def main():
@@ -59,11 +55,30 @@ def main():
     train = load_gan_zoo(n_per_source=n_train, random_state=0)
     test = load_gan_zoo(n_per_source=n_test, random_state=1)
     t0 = time.perf_counter()
-    clean_cnn = CNNAttributor(**params).fit(train.images, train.target)
-    clean_prnu = prnu(train.images, train.target, test.images, test.target)
-    clean_acc = clean_cnn.score(test.images, test.target)
-    # FrozenEstimator: TTA around the already trained CNN, without retraining it.
-    tta = TTAClassifier(FrozenEstimator(clean_cnn), voting="soft").fit(train.images, train.target)
+    table = robustness_table(
+        {
+            "PRNU": make_pipeline(ResidualExtractor(levels=2), PRNUFingerprintClassifier()),
+            "CNN": CNNAttributor(**params),
+        },
+        (train.images, train.target),
+        (test.images, test.target),
+        {name: cls() for name, cls in ATTACKS.items()},
+        # The CNN immunizes itself: the attack drawn afresh for every batch.
+        defences={"CNN": lambda cnn, attack: cnn.set_params(augment=attack)},
+        keep_estimators=True,
+        verbose=True,
+    )
+
+    def tta(row, column):
+        # FrozenEstimator: TTA around the already trained CNN, without retraining it.
+        frozen = FrozenEstimator(table.estimators[row, column])
+        return TTAClassifier(frozen, voting="soft").fit(train.images, train.target)
+
+    tta_clean = tta("none", "CNN").score(test.images, test.target)
+    tta_dfs = [
+        tta(name, "CNN Dfs").score(cls(random_state=1).transform(test.images), test.target)
+        for name, cls in ATTACKS.items()
+    ]
     lines = [
         "# Robustness on the GAN zoo (Yu et al. 2019, Table 7)",
         "",
@@ -73,30 +88,20 @@ def main():
         f"CNN: channel widths x {args.width}, {epochs} epochs. Atk: trained clean, tested "
         "attacked. Dfs: trained with the attack (CNN: `augment=`, fresh per batch; PRNU: "
         "fingerprints from attacked training images), tested attacked. TTA: the Dfs CNN "
-        "with soft voting over identity, flips and 90-degree rotations.",
+        "with soft voting over identity, flips and 90-degree rotations. Computed by "
+        "`gfprint.studies.robustness_table`.",
         "",
-        f"Clean test accuracy: PRNU {clean_prnu:.3f}, CNN {clean_acc:.3f}, CNN + TTA "
-        f"{tta.score(test.images, test.target):.3f}.",
+        f"Clean test accuracy: PRNU {table['none', 'PRNU Atk']:.3f}, CNN "
+        f"{table['none', 'CNN Atk']:.3f}, CNN + TTA {tta_clean:.3f}.",
         "",
         "| attack | PRNU Atk | PRNU Dfs | CNN Atk | CNN Dfs | CNN Dfs + TTA |",
         "|---|---|---|---|---|---|",
     ]
-    for name, cls in ATTACKS.items():
-        attacked_test = cls(random_state=1).transform(test.images)
-        attacked_train = cls(random_state=0).transform(train.images)
-        prnu_atk = prnu(train.images, train.target, attacked_test, test.target)
-        prnu_dfs = prnu(attacked_train, train.target, attacked_test, test.target)
-        cnn_atk = clean_cnn.score(attacked_test, test.target)
-        dfs = CNNAttributor(**params, augment=cls()).fit(train.images, train.target)
-        cnn_dfs = dfs.score(attacked_test, test.target)
-        tta_dfs = TTAClassifier(FrozenEstimator(dfs), voting="soft").fit(train.images, train.target)
-        row = (
-            f"| {name} | {prnu_atk:.3f} | {prnu_dfs:.3f} | {cnn_atk:.3f} | {cnn_dfs:.3f} | "
-            f"{tta_dfs.score(attacked_test, test.target):.3f} |"
-        )
-        print(row, flush=True)
-        lines.append(row)
+    for name, with_tta in zip(ATTACKS, tta_dfs):
+        cells = [table[name, c] for c in ("PRNU Atk", "PRNU Dfs", "CNN Atk", "CNN Dfs")]
+        lines.append(f"| {name} | " + " | ".join(f"{v:.3f}" for v in [*cells, with_tta]) + " |")
     lines += ["", f"Total time: {time.perf_counter() - t0:.0f} s."]
+    print("\n".join(lines))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     name = "robustness_quick.md" if args.quick else "robustness.md"

@@ -35,7 +35,6 @@ from gfprint.datasets._zoo_models import (
     PHOTOS,
     TRAIN_COLUMNS,
     Z_DIM,
-    build_discriminator,
     build_generator,
     real_patches,
     sample,
@@ -43,6 +42,32 @@ from gfprint.datasets._zoo_models import (
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = ROOT / "src" / "gfprint" / "datasets" / "data"
+
+
+def build_discriminator() -> nn.Module:
+    """The DCGAN-style discriminator used to train the zoo.
+
+    Three stride-2 convolutions (32x32 -> 16 -> 8 -> 4) with LeakyReLU(0.2) and no
+    normalisation, then a linear layer to one logit per image.
+
+    Returns
+    -------
+    discriminator : torch.nn.Module
+        Maps ``(n, 3, 32, 32)`` images in ``[-1, 1]`` to ``(n,)`` logits.
+    """
+    return nn.Sequential(
+        nn.Conv2d(3, 32, kernel_size=4, stride=2, padding=1),
+        nn.LeakyReLU(0.2, inplace=True),
+        nn.Conv2d(32, 64, kernel_size=4, stride=2, padding=1),
+        nn.LeakyReLU(0.2, inplace=True),
+        nn.Conv2d(64, 128, kernel_size=4, stride=2, padding=1),
+        nn.LeakyReLU(0.2, inplace=True),
+        nn.Flatten(),
+        nn.Linear(128 * 4 * 4, 1),
+        nn.Flatten(0),
+    )
+
+
 DEFAULT_RESULTS = ROOT / "benchmarks" / "results"
 LOG_EVERY = 100
 LR, BETAS = 2e-4, (0.5, 0.999)

@@ -143,6 +143,7 @@ API_MODULES = (
     "gfprint.ensemble",
     "gfprint.baselines",
     "gfprint.plotting",
+    "gfprint.studies",
 )
 
 

@@ -1,6 +1,7 @@
 """Fast checks of the GAN zoo's architectures, sampling and real-patch cutting."""
 
 import hashlib
+import importlib.util
 import json
 from pathlib import Path
 
@@ -57,8 +58,14 @@ def test_zoo_fits_in_five_megabytes_as_float16():
     assert total <= 5_000_000
 
 
-def test_discriminator_shape():
-    D = zm.build_discriminator()
+def test_training_discriminator_shape():
+    """The zoo's training script (benchmarks/, not shipped) builds this discriminator."""
+    spec = importlib.util.spec_from_file_location(
+        "train_zoo", Path(__file__).resolve().parents[1] / "benchmarks" / "train_zoo.py"
+    )
+    train_zoo = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(train_zoo)
+    D = train_zoo.build_discriminator()
     assert D(torch.zeros(4, 3, 32, 32)).shape == (4,)
     norms = [m for m in D.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
     assert not norms

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 from joblib import Parallel, delayed
 
+from ._utils import progress
 from .exceptions import ImageReadError, NotFittedError
 
 __all__ = [
@@ -353,11 +354,7 @@ def iter_batches(
     """
     n = images.n_images
     bounds = [(s, min(s + batch_size, n)) for s in range(0, n, batch_size)]
-    progress = None
-    if verbose:
-        from tqdm.auto import tqdm
-
-        progress = tqdm(total=n, desc=desc or "images", unit="img")
+    bar = progress(n, desc or "images", enabled=bool(verbose))
     try:
         tasks = (
             delayed(_run_batch)(func, images.chunk(s, e), None if extra is None else extra[s:e])
@@ -368,12 +365,10 @@ def iter_batches(
             n_jobs=n_jobs, prefer="threads", return_as="generator", batch_size=1
         )(tasks)
         for (s, e), res in zip(bounds, results):
-            if progress is not None:
-                progress.update(e - s)
+            bar.update(e - s)
             yield s, e, res
     finally:
-        if progress is not None:
-            progress.close()
+        bar.close()
 
 
 def _run_batch(func, chunk: ImageSet, extra=None):

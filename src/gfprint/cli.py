@@ -25,14 +25,13 @@ import sys
 import warnings
 from pathlib import Path
 
+from ._utils import REAL_NAMES, atomic_path, confusion_table, progress
 from .exceptions import GfprintError
 
 __all__ = ["main"]
 
 _CHUNK = 64  # images read and scored at a time
 EXIT_IMAGES_FAILED, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_PIPE = 1, 2, 130, 141
-#: Folder names taken as real images (no fingerprint) unless ``--real`` says otherwise.
-REAL_NAMES = ("real", "0_real")
 
 
 class CommandError(GfprintError):
@@ -53,9 +52,7 @@ def _show_progress(quiet) -> bool:
 
 
 def _progress(total, desc, quiet):
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc=desc, unit="img", disable=not _show_progress(quiet))
+    return progress(total, desc, enabled=_show_progress(quiet))
 
 
 def _note(args, text):
@@ -113,14 +110,8 @@ def _emit(text):
 
 
 def _write_atomic(path, data: bytes):
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        fh.write(data)
 
 
 def _read_one(path, size, crop):
@@ -483,8 +474,6 @@ def _summary(clf, meta, y, rows):
 
 
 def _summary_text(s) -> str:
-    from ._demo import confusion_table
-
     lines = [f"{s['images']} images, {s['errors']} could not be used"]
     if s["accuracy"] is not None:
         lines.append(f"accuracy {s['accuracy']:.4f}, balanced accuracy "
@@ -579,20 +568,27 @@ def _evaluate_plots(out, y, rows, summary, sources, meta, clf):
 
 
 def cmd_demo(args) -> int:
-    """``gfprint demo``: the built-in GAN zoo study."""
-    from ._demo import run
+    """``gfprint demo``: the built-in GAN zoo study (:func:`gfprint.studies.run_zoo_demo`)."""
+    from .studies import run_zoo_demo
 
     try:
         from . import nn  # noqa: F401 - the demo trains CNNAttributor on the torch zoo
     except ImportError as exc:
         raise ImportError(f"{exc} (or 'gfprint[demo]', which adds the plots)") from None
-    run(
+    result = run_zoo_demo(
         quick=args.quick,
         n_jobs=args.jobs,
-        seed=args.seed,
-        out_dir=args.out,
+        random_state=args.seed,
         verbose=_show_progress(args.quiet),
     )
+    _emit(result.report() + "\n")
+    try:
+        written = result.save_plots(args.out)
+    except ImportError:
+        _emit("\n[4] Plots skipped: matplotlib is not installed (pip install 'gfprint[plot]').\n")
+    else:
+        _emit(f"\n[4] Plots written to {_safe(Path(args.out).resolve())}: {', '.join(written)}\n")
+    _emit(f"\nDone in {result.seconds:.1f} s.\n")
     return 0
 
 

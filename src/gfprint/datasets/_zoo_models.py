@@ -36,7 +36,6 @@ __all__ = [
     "TRAIN_COLUMNS",
     "HELDOUT_COLUMNS",
     "Z_DIM",
-    "build_discriminator",
     "build_generator",
     "real_patches",
     "sample",
@@ -128,30 +127,6 @@ def build_generator(architecture: str) -> nn.Module:
     if architecture not in ARCHITECTURES:
         raise ValueError(f"architecture must be one of {ARCHITECTURES}, got {architecture!r}.")
     return _Generator(architecture)
-
-
-def build_discriminator() -> nn.Module:
-    """The DCGAN-style discriminator used to train the zoo.
-
-    Three stride-2 convolutions (32x32 -> 16 -> 8 -> 4) with LeakyReLU(0.2) and no
-    normalisation, then a linear layer to one logit per image.
-
-    Returns
-    -------
-    discriminator : torch.nn.Module
-        Maps ``(n, 3, 32, 32)`` images in ``[-1, 1]`` to ``(n,)`` logits.
-    """
-    return nn.Sequential(
-        nn.Conv2d(3, 32, kernel_size=4, stride=2, padding=1),
-        nn.LeakyReLU(0.2, inplace=True),
-        nn.Conv2d(32, 64, kernel_size=4, stride=2, padding=1),
-        nn.LeakyReLU(0.2, inplace=True),
-        nn.Conv2d(64, 128, kernel_size=4, stride=2, padding=1),
-        nn.LeakyReLU(0.2, inplace=True),
-        nn.Flatten(),
-        nn.Linear(128 * 4 * 4, 1),
-        nn.Flatten(0),
-    )
 
 
 def sample(generator: nn.Module, n: int, rng_seed: int, batch_size: int = 512) -> np.ndarray:

@@ -15,6 +15,8 @@ import zipfile
 
 import numpy as np
 
+from .._utils import atomic_path
+
 __all__ = ["FORMAT_VERSION", "read_fingerprint_file", "write_fingerprint_file"]
 
 FORMAT_VERSION = 2  # 2: per-source fingerprints and the automatic threshold's scores
@@ -37,14 +39,8 @@ def write_fingerprint_file(path, arrays):
     """Write ``arrays`` plus their checksum to ``path`` atomically."""
     arrays = dict(arrays, format_version=np.int64(FORMAT_VERSION))
     arrays["checksum"] = np.array(checksum(arrays))
-    path = os.fspath(path)
-    tmp = f"{path}.tmp-{os.getpid()}.npz"
-    try:
+    with atomic_path(path, suffix=".npz") as tmp:  # np.savez would add .npz itself
         np.savez(tmp, **arrays)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
 
 
 class _Bad(ValueError):

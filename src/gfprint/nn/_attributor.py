@@ -14,6 +14,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array
 
+from .._utils import atomic_path
 from .._validation import check_fitted, check_images
 from ._modules import VARIANTS, AttributionNet
 
@@ -366,14 +367,9 @@ class CNNAttributor(ClassifierMixin, TransformerMixin, BaseEstimator):
             "image_size": int(self.image_size_),
             **{k: getattr(self, k) for k in _ARCH_PARAMS},
         }
-        path = os.fspath(f_params)
-        tmp = f"{path}.tmp-{os.getpid()}"
-        try:  # a temporary file renamed into place: an interrupted save leaves the old file
+        # A temporary file renamed into place: an interrupted save leaves the old file.
+        with atomic_path(f_params) as tmp:
             torch.save(state, tmp)
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.remove(tmp)
 
     def load_params(self, f_params):
         """Load weights written by :meth:`save_params` into this estimator.

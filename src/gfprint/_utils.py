@@ -1,0 +1,66 @@
+"""Small helpers shared by the command line, the studies and the estimators.
+
+One place each for: the name of the real class, progress bars, atomic writes and the
+plain-text confusion table.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+
+#: The name the built-in zoo and the studies give to real (camera) images.
+REAL = "real"
+#: Folder names the command line recognises as real images (``0_real``: CNNDetection).
+REAL_NAMES = (REAL, "0_real")
+
+
+def progress(total, desc, *, unit="img", enabled=True):
+    """A tqdm progress bar on standard error; a silent one when not ``enabled``."""
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, unit=unit, disable=not enabled)
+
+
+@contextlib.contextmanager
+def atomic_path(path, suffix=""):
+    """Yield a temporary name next to ``path``; on success it replaces ``path``.
+
+    An interrupted or failed write leaves the previous file (if any) untouched and
+    no temporary file behind. ``suffix`` is appended to the temporary name for
+    writers that insist on an extension (``np.savez`` adds ``.npz`` otherwise).
+    """
+    path = os.fspath(path)
+    head, name = os.path.split(path)
+    tmp = os.path.join(head, f".{name}.tmp-{os.getpid()}{suffix}")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def confusion_table(labels, y_true, y_pred) -> str:
+    """A plain-text confusion matrix: rows true, columns predicted (numbered like rows).
+
+    Examples
+    --------
+    >>> print(confusion_table(["a", "b"], ["a", "b", "b"], ["a", "a", "b"]))
+    true / predicted   [0]  [1]
+    [0] a                1    0
+    [1] b                1    1
+    """
+    from sklearn.metrics import confusion_matrix
+
+    cm = confusion_matrix(y_true, y_pred, labels=labels)
+    name_w = max(max(len(str(c)) for c in labels) + 5, len("true / predicted") + 1)
+    cell_w = max(5, len(str(cm.max())) + 2)
+    head = f"{'true / predicted':<{name_w}}" + "".join(
+        f"{f'[{j}]':>{cell_w}}" for j in range(len(labels))
+    )
+    lines = [head]
+    for i, (name, row) in enumerate(zip(labels, cm)):
+        lines.append(f"{f'[{i}] {name}':<{name_w}}" + "".join(f"{v:>{cell_w}d}" for v in row))
+    return "\n".join(lines)
+

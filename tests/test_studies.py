@@ -1,0 +1,113 @@
+"""gfprint.studies: the experiments as functions returning results."""
+
+import numpy as np
+import pytest
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.dummy import DummyClassifier
+from sklearn.pipeline import make_pipeline
+
+from gfprint import PRNUFingerprintClassifier, ResidualExtractor
+from gfprint.perturbations import GaussianNoise
+from gfprint.studies import StudyTable, attribution_table, robustness_table
+
+
+class MeanBrightness(ClassifierMixin, BaseEstimator):
+    """Classifies by the image's mean: fitted on attacked images, it learns their shift."""
+
+    def fit(self, X, y):
+        self.classes_ = np.unique(y)
+        self.means_ = np.array([X[y == c].mean() for c in self.classes_])
+        self.n_fit_images_ = len(X)
+        return self
+
+    def predict(self, X):
+        m = X.reshape(len(X), -1).mean(axis=1)
+        return self.classes_[np.abs(m[:, None] - self.means_[None, :]).argmin(axis=1)]
+
+
+class Brighten(BaseEstimator):
+    """An 'attack' that adds a constant: a clean-fitted MeanBrightness fails on it."""
+
+    def __init__(self, amount=40.0, random_state=None):
+        self.amount = amount
+        self.random_state = random_state
+
+    def transform(self, X):
+        return X + np.float32(self.amount)
+
+
+@pytest.fixture
+def bright_dark():
+    y = np.repeat(["dark", "bright"], 6)
+    X = np.where(y == "dark", 10.0, 60.0)[:, None, None, None] * np.ones((1, 4, 4, 1))
+    return X.astype(np.float32), y
+
+
+def test_study_table_formats_and_indexes():
+    t = StudyTable(["a", "b"], ["m1", "m2"], [[0.5, 1.0], [0.25, np.nan]], title="t")
+    assert t["b", "m1"] == 0.25
+    assert t.to_dict() == {"a": {"m1": 0.5, "m2": 1.0}, "b": {"m1": 0.25, "m2": pytest.approx(
+        np.nan, nan_ok=True)}}
+    md = t.to_markdown().splitlines()
+    assert md[0] == "|  | m1 | m2 |" and md[2] == "| a | 0.500 | 1.000 |"
+    text = t.to_text(corner="cond").splitlines()
+    assert text[0].split() == ["cond", "m1", "m2"] and text[2].split() == ["b", "0.250", "nan"]
+    with pytest.raises(ValueError, match="expected \\(2, 2\\)"):
+        StudyTable(["a", "b"], ["m1", "m2"], [[1.0, 2.0]])
+
+
+def test_attribution_table_fits_each_method_per_dataset(bright_dark):
+    X, y = bright_dark
+    calls = []
+
+    def lazy():
+        calls.append(1)
+        return X, y, X + 40, y
+
+    t = attribution_table(
+        {"mean": MeanBrightness(), "majority": DummyClassifier()},
+        {"clean": (X, y, X, y), "brightened test": lazy},
+        keep_estimators=True,
+    )
+    assert t.rows == ["clean", "brightened test"] and t.columns == ["mean", "majority"]
+    assert t["clean", "mean"] == 1.0
+    assert t["brightened test", "mean"] == 0.5  # +40 moves the dark images to 'bright'
+    assert t["clean", "majority"] == 0.5
+    assert calls == [1]
+    assert t.estimators["clean", "mean"].n_fit_images_ == 12
+    with pytest.raises(ValueError, match="X_train, y_train, X_test, y_test"):
+        attribution_table({"mean": MeanBrightness()}, {"bad": (X, y)})
+
+
+def test_robustness_table_atk_and_dfs(bright_dark):
+    X, y = bright_dark
+    t = robustness_table({"mean": MeanBrightness()}, (X, y), (X, y),
+                         {"brighten": Brighten()}, keep_estimators=True)
+    assert t.rows == ["none", "brighten"] and t.columns == ["mean Atk", "mean Dfs"]
+    assert t["none", "mean Atk"] == t["none", "mean Dfs"] == 1.0
+    assert t["brighten", "mean Atk"] == 0.5   # fitted clean, tested brightened
+    assert t["brighten", "mean Dfs"] == 1.0   # fitted on brightened training images
+    # A defence that trains on clean images instead: no immunity.
+    seen = []
+
+    def defence(estimator, attack):
+        seen.append(attack.random_state)
+        return estimator
+
+    t2 = robustness_table({"mean": MeanBrightness()}, (X, y), (X, y), {"brighten": Brighten()},
+                          defences={"mean": defence}, random_state=3)
+    assert t2["brighten", "mean Dfs"] == 0.5 and seen == [3]
+    with pytest.raises(ValueError, match="not given"):
+        robustness_table({"mean": MeanBrightness()}, (X, y), (X, y), {}, defences={"x": defence})
+
+
+def test_robustness_table_seeds_attacks_and_runs_a_prnu_pipeline():
+    rng = np.random.default_rng(0)
+    patterns = rng.normal(0, 4, (2, 32, 32, 3))
+    y = np.repeat([0, 1], 8)
+    X = np.clip(128 + rng.normal(0, 10, (16, 32, 32, 3)) + patterns[y], 0, 255).astype(np.uint8)
+    prnu = make_pipeline(ResidualExtractor(), PRNUFingerprintClassifier())
+    a = robustness_table({"PRNU": prnu}, (X, y), (X, y), {"noise": GaussianNoise(sigma=3)})
+    b = robustness_table({"PRNU": prnu}, (X, y), (X, y), {"noise": GaussianNoise(sigma=3)})
+    np.testing.assert_array_equal(a.values, b.values)  # seeded: the same table twice
+    assert a["none", "PRNU Atk"] == 1.0 and a["noise", "PRNU Atk"] >= 0.9
