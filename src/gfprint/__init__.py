@@ -4,7 +4,7 @@
 the modules that need them.
 """
 
-from .exceptions import GfprintError, ImageReadError, NotFittedError
+from .exceptions import GfprintError, ImageReadError, InvalidParameterError, NotFittedError
 from .fingerprints import PRNUFingerprintClassifier
 from .residuals import CameraResidualExtractor, ResidualExtractor
 
@@ -29,6 +29,7 @@ __all__ = [  # noqa: F822 - CNNAttributor is provided lazily by __getattr__
     "CameraResidualExtractor",
     "GfprintError",
     "ImageReadError",
+    "InvalidParameterError",
     "NotFittedError",
     "PRNUFingerprintClassifier",
     "ResidualExtractor",

@@ -10,6 +10,7 @@ from sklearn.decomposition import PCA
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import Pipeline
 
+from ._param_validation import fit_context
 from ._validation import check_images
 
 __all__ = ["ImageFlattener", "make_eigenface_baseline", "make_knn_baseline"]
@@ -29,6 +30,9 @@ class ImageFlattener(TransformerMixin, BaseEstimator):
     (2, 48)
     """
 
+    _parameter_constraints: dict = {}
+
+    @fit_context
     def fit(self, X, y=None):
         """Check that ``X`` holds images; nothing is learned.
 

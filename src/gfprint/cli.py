@@ -25,6 +25,7 @@ import sys
 import warnings
 from pathlib import Path
 
+from ._param_validation import validate_parameters
 from ._utils import REAL_NAMES, atomic_path, confusion_table, progress
 from .exceptions import GfprintError
 
@@ -214,7 +215,7 @@ def _apply_decision_options(clf, args):
                 "threshold is read from); refit, or give --threshold."
             )
         clf.set_params(threshold="auto", false_alarm_rate=args.fpr)
-        clf._validate_params()
+        validate_parameters(clf)
     clf.threshold_  # noqa: B018 - a NaN or unusable threshold fails here, before the work
 
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, _fit_context, clone
-from sklearn.utils._param_validation import HasMethods, StrOptions
+from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
 from sklearn.utils.metaestimators import available_if
 
+from ._param_validation import HasMethods, StrOptions, fit_context
 from ._validation import check_fitted, check_images
 
 _CHUNK = 256  # images read from paths at a time
@@ -93,7 +93,7 @@ class TTAClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         self.transforms = transforms
         self.voting = voting
 
-    @_fit_context(prefer_skip_nested_validation=False)
+    @fit_context
     def fit(self, X, y, **fit_params):
         """Fit a clone of the inner estimator on the untransformed images.
 

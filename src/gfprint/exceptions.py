@@ -2,7 +2,7 @@
 
 from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
 
-__all__ = ["GfprintError", "ImageReadError", "NotFittedError"]
+__all__ = ["GfprintError", "ImageReadError", "InvalidParameterError", "NotFittedError"]
 
 
 class GfprintError(Exception):
@@ -28,6 +28,25 @@ class ImageReadError(GfprintError, OSError):
     ... except ImageReadError as exc:
     ...     print(type(exc).__name__, isinstance(exc, OSError))
     ImageReadError True
+    """
+
+
+class InvalidParameterError(GfprintError, ValueError, TypeError):
+    """A parameter of an estimator or a function has a value it does not accept.
+
+    Subclasses ValueError and TypeError, as scikit-learn's error of the same name, so
+    code that catches either keeps working.
+
+    Examples
+    --------
+    >>> from gfprint import ResidualExtractor
+    >>> from gfprint.exceptions import InvalidParameterError
+    >>> import numpy as np
+    >>> try:
+    ...     ResidualExtractor(sigma=-5).fit(np.zeros((1, 32, 32, 3), np.uint8))
+    ... except InvalidParameterError as exc:
+    ...     print(exc)  # doctest: +ELLIPSIS
+    The 'sigma' parameter of ResidualExtractor must be a float in the range (0, inf) ...
     """
 
 

@@ -15,11 +15,11 @@ from numbers import Integral, Real
 
 import numpy as np
 from scipy import ndimage
-from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import HasMethods, Interval
 
 from ._image import jpeg, resize_bilinear
+from ._param_validation import HasMethods, Interval, fit_context, validate_parameters
 from ._validation import check_images
 
 __all__ = [
@@ -77,7 +77,7 @@ class Perturbation(TransformerMixin, BaseEstimator):
     def _check(self):
         """Check parameters beyond ``_parameter_constraints``; override when needed."""
 
-    @_fit_context(prefer_skip_nested_validation=True)
+    @fit_context
     def fit(self, X=None, y=None):
         """Check the parameters; nothing is learned.
 
@@ -106,7 +106,7 @@ class Perturbation(TransformerMixin, BaseEstimator):
         images : ndarray of uint8
             Same shape as ``X`` unless the class says otherwise.
         """
-        self._validate_params()
+        validate_parameters(self)
         self._check()
         return self.perturb(X, check_random_state(self.random_state))
 

@@ -7,8 +7,7 @@ import os
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
     check_array,
@@ -17,6 +16,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from .._param_validation import Interval, StrOptions, fit_context, validate_parameters
 from .._validation import check_fitted
 from ..metrics import ncc
 from ..metrics._correlation import pce_all_pairs
@@ -170,7 +170,7 @@ class PRNUFingerprintClassifier(ClassifierMixin, BaseEstimator):
         self.batch_size = batch_size
 
     # ------------------------------------------------------------------ fitting
-    @_fit_context(prefer_skip_nested_validation=True)
+    @fit_context
     def fit(self, X, y, sources=None):
         """Estimate one fingerprint per source as the mean of its residuals.
 
@@ -219,7 +219,7 @@ class PRNUFingerprintClassifier(ClassifierMixin, BaseEstimator):
         """
         first = not hasattr(self, "classes_")
         if first:
-            self._validate_params()
+            validate_parameters(self)
             if classes is None:
                 raise ValueError("classes must be passed on the first call to partial_fit.")
             if self.threshold == "auto":
@@ -582,7 +582,7 @@ class PRNUFingerprintClassifier(ClassifierMixin, BaseEstimator):
         clf = cls()
         try:
             clf.set_params(**json.loads(str(data["params"])))
-            clf._validate_params()
+            validate_parameters(clf)
         except (ValueError, TypeError) as exc:
             raise ValueError(f"{os.fspath(path)!r} has invalid parameters: {exc}") from exc
         if "fingerprint_sources" in data:

@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+from numbers import Integral
+
 import numpy as np
 from sklearn.base import clone
 from sklearn.utils.validation import check_consistent_length, column_or_1d
 
+from .._param_validation import Interval, validate_parameters, validate_params
 from .._validation import check_images, iter_batches
 from ._classifier import PRNUFingerprintClassifier
 
 __all__ = ["fit_fingerprints"]
 
 
+@validate_params(
+    {
+        "n_jobs": [Integral, None],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "verbose": ["verbose"],
+    }
+)
 def fit_fingerprints(
     images, y, *, sources=None, extractor=None, classifier=None, n_jobs=None, batch_size=16,
     verbose=False,
@@ -63,7 +73,7 @@ def fit_fingerprints(
 
     extractor = ResidualExtractor() if extractor is None else clone(extractor)
     clf = PRNUFingerprintClassifier() if classifier is None else clone(classifier)
-    clf._validate_params()
+    validate_parameters(clf)
     imgs = check_images(images)
     y = column_or_1d(np.asarray(y), warn=True)
     sources = y if sources is None else column_or_1d(np.asarray(sources), warn=True)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ThreadPoolExecutor
+from numbers import Integral
 
 import numpy as np
 import scipy.fft
 
 from .._kernels._stats import centered_row_stats, normalize_rows, pce_peak_energy
+from .._param_validation import Interval, validate_params
 
 __all__ = ["crosscorr_2d", "ncc", "normalize", "pce"]
 
@@ -44,6 +46,11 @@ def normalize(rows) -> np.ndarray:
     return normalize_rows(x, np.empty(x.shape, np.float32))
 
 
+@validate_params(
+    {
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+    }
+)
 def ncc(residuals, fingerprints, *, batch_size=256) -> np.ndarray:
     """Normalized cross-correlation of every residual with every fingerprint.
 
@@ -163,6 +170,13 @@ def crosscorr_2d(a, b) -> np.ndarray:
     return scipy.fft.irfft2(np.conj(fa) * fb, s=shape)
 
 
+@validate_params(
+    {
+        "shift_range": ["array-like"],
+        "neighborhood": [Interval(Integral, 1, None, closed="left")],
+        "return_peak": ["boolean"],
+    }
+)
 def pce(a, b, *, shift_range=(0, 0), neighborhood=11, return_peak=False):
     """Peak-to-correlation energy of a residual ``a`` against a fingerprint ``b``.
 
@@ -236,6 +250,11 @@ def _pce_from_cc(cc, sy, sx, neighborhood, return_peak=False):
     return (value, (int(py), int(px)), float(peak)) if return_peak else value
 
 
+@validate_params(
+    {
+        "neighborhood": [Interval(Integral, 1, None, closed="left")],
+    }
+)
 def pce_all_pairs(residuals, fingerprints, *, neighborhood=11) -> np.ndarray:
     """PCE (aligned, zero shift) of every residual with every fingerprint.
 

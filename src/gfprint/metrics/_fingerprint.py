@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+from numbers import Integral
+
 import numpy as np
 from sklearn.utils import Bunch
 
+from .._param_validation import Interval, validate_params
 from ._correlation import ncc
 
 __all__ = ["correlation_matrix", "fingerprint_energy_curve"]
 
 
+@validate_params(
+    {
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+    }
+)
 def correlation_matrix(residuals, y, fingerprints, *, labels=None, batch_size=256):
     """Average correlation of each source's residuals with each fingerprint.
 

@@ -6,6 +6,8 @@ import numpy as np
 from scipy import linalg
 from sklearn.utils import check_random_state
 
+from .._param_validation import validate_params
+
 __all__ = ["fd_ratio", "frechet_distance"]
 
 
@@ -68,6 +70,11 @@ def _trace_sqrt(xa, xb) -> float:
     return float(np.sqrt(np.clip(eig, 0, None)).sum())
 
 
+@validate_params(
+    {
+        "random_state": ["random_state"],
+    }
+)
 def fd_ratio(features, y, *, random_state=0) -> float:
     """Inter-class over intra-class Fréchet distance (Yu et al. 2019, Table 1).
 

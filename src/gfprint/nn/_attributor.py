@@ -8,12 +8,12 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin, _fit_context
+from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array
 
+from .._param_validation import HasMethods, Interval, StrOptions, fit_context, validate_parameters
 from .._utils import atomic_path
 from .._validation import check_fitted, check_images
 from ._modules import VARIANTS, AttributionNet
@@ -245,7 +245,7 @@ class CNNAttributor(ClassifierMixin, TransformerMixin, BaseEstimator):
         )
 
     # ----------------------------------------------------------------- fitting
-    @_fit_context(prefer_skip_nested_validation=True)
+    @fit_context
     def fit(self, X, y):
         """Train the network from scratch.
 
@@ -403,7 +403,7 @@ class CNNAttributor(ClassifierMixin, TransformerMixin, BaseEstimator):
             )
         try:
             self.set_params(**arch)
-            self._validate_params()
+            validate_parameters(self)
             net = self._build(size, len(classes), 0).initialize()
             net.module_.load_state_dict(state["state_dict"])
         except (ValueError, TypeError, RuntimeError) as exc:

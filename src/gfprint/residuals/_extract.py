@@ -7,6 +7,7 @@ from numbers import Integral, Real
 
 import numpy as np
 
+from .._param_validation import Interval, StrOptions, validate_params
 from .._validation import check_images, iter_batches
 from ._filters import (
     estimate_noise_sigma,
@@ -193,6 +194,13 @@ class ResidualConfig:
         return (height, width, n_channels)
 
 
+@validate_params(
+    {
+        "n_jobs": [Integral, None],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "verbose": ["verbose"],
+    }
+)
 def extract_residuals(images, *, n_jobs=None, batch_size=16, verbose=False, **config) -> np.ndarray:
     """Noise residuals of many images (the function behind ``ResidualExtractor``).
 
@@ -298,6 +306,14 @@ def saturation_mask(plane) -> np.ndarray:
     return mask
 
 
+@validate_params(
+    {
+        "method": [StrOptions({"mean", "mle"})],
+        "n_jobs": [Integral, None],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "verbose": ["verbose"],
+    }
+)
 def estimate_fingerprint(
     images, *, method="mean", n_jobs=None, batch_size=16, verbose=False, **config
 ) -> np.ndarray:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from numbers import Integral, Real
 
-import pywt
-from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.base import BaseEstimator, TransformerMixin
 
+from .._param_validation import Interval, StrOptions, fit_context, validate_parameters
 from .._validation import check_images
 from ._extract import ResidualConfig, extract_residuals
+from ._filters import _WAVELETS
 
 __all__ = ["CameraResidualExtractor", "ResidualExtractor"]
 
@@ -100,7 +100,7 @@ class ResidualExtractor(TransformerMixin, BaseEstimator):
 
     _parameter_constraints: dict = {
         "denoiser": [StrOptions({"wavelet", "wiener", "gaussian", "median"})],
-        "wavelet": [StrOptions(set(pywt.wavelist(kind="discrete")))],
+        "wavelet": [_WAVELETS],
         "levels": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "sigma": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
         "window": [Interval(Integral, 1, None, closed="left")],
@@ -155,7 +155,7 @@ class ResidualExtractor(TransformerMixin, BaseEstimator):
             color=self.color,
         )
 
-    @_fit_context(prefer_skip_nested_validation=True)
+    @fit_context
     def fit(self, X, y=None):
         """Check the parameters and that ``X`` holds usable images.
 
@@ -192,7 +192,7 @@ class ResidualExtractor(TransformerMixin, BaseEstimator):
         residuals : ndarray of float32, shape (n, H, W, C), or (n, H, W) for grey
             images and with ``color="gray"``
         """
-        self._validate_params()
+        validate_parameters(self)
         return extract_residuals(
             X,
             n_jobs=self.n_jobs,

@@ -8,6 +8,7 @@ their input. They are the building blocks of :class:`~gfprint.ResidualExtractor`
 from __future__ import annotations
 
 from functools import lru_cache
+from numbers import Integral, Real
 
 import numpy as np
 import pywt
@@ -20,6 +21,12 @@ from .._kernels._wiener import (
     apply_hermitian_gain,
     hermitian_magnitude,
     wiener_shrink,
+)
+from .._param_validation import Interval, StrOptions, validate_params
+
+#: Constraint of the ``wavelet`` parameters: PyWavelets' discrete wavelets.
+_WAVELETS = StrOptions(
+    pywt.wavelist(kind="discrete"), description="the names pywt.wavelist(kind='discrete')"
 )
 
 __all__ = [
@@ -54,6 +61,11 @@ def _plane(x, name="image") -> np.ndarray:
     return x.astype(np.float32, copy=False)
 
 
+@validate_params(
+    {
+        "wavelet": [_WAVELETS],
+    }
+)
 def max_wavelet_levels(shape, wavelet="db4") -> int:
     """Deepest decomposition that PyWavelets allows without boundary-only coefficients.
 
@@ -78,6 +90,11 @@ def max_wavelet_levels(shape, wavelet="db4") -> int:
     return pywt.dwt_max_level(min(shape[:2]), pywt.Wavelet(wavelet).dec_len)
 
 
+@validate_params(
+    {
+        "wavelet": [_WAVELETS],
+    }
+)
 def estimate_noise_sigma(image, *, wavelet="db4") -> float:
     """Noise standard deviation of an image from its finest wavelet band (Donoho's MAD).
 
@@ -132,6 +149,13 @@ def estimate_noise_sigma(image, *, wavelet="db4") -> float:
     return max(float(mad.mean()) / 0.6744897501960817, MIN_NOISE_SIGMA)
 
 
+@validate_params(
+    {
+        "wavelet": [_WAVELETS],
+        "levels": [Interval(Integral, 1, None, closed="left")],
+        "sigma": [Interval(Real, 0, None, closed="neither")],
+    }
+)
 def noise_wavelet(image, *, wavelet="db4", levels=4, sigma=5.0) -> np.ndarray:
     """Noise removed by the Mihcak wavelet denoiser (the camera-PRNU filter).
 
@@ -181,6 +205,13 @@ def noise_wavelet(image, *, wavelet="db4", levels=4, sigma=5.0) -> np.ndarray:
     return _wavelet_noise(x[:, :, None], np.ones(1, np.float32), wavelet, levels, sigma)
 
 
+@validate_params(
+    {
+        "wavelet": [_WAVELETS],
+        "levels": [Interval(Integral, 1, None, closed="left")],
+        "sigma": [Interval(Real, 0, None, closed="neither")],
+    }
+)
 def noise_wavelet_gray(image, *, wavelet="db4", levels=4, sigma=5.0) -> np.ndarray:
     """Grey combination of the three channels' :func:`noise_wavelet`, computed fast.
 
@@ -239,6 +270,12 @@ def _filters(wavelet):
     return tuple(np.asarray(f, dtype=np.float32) for f in (w.dec_lo, w.dec_hi, w.rec_lo, w.rec_hi))
 
 
+@validate_params(
+    {
+        "window": [Interval(Integral, 1, None, closed="left")],
+        "sigma": [Interval(Real, 0, None, closed="neither")],
+    }
+)
 def noise_wiener(image, *, window=3, sigma=5.0) -> np.ndarray:
     """Noise removed by a spatial adaptive Wiener filter (``scipy.signal.wiener`` rule).
 
@@ -261,6 +298,11 @@ def noise_wiener(image, *, window=3, sigma=5.0) -> np.ndarray:
     return ((x - mean) * keep).astype(np.float32)
 
 
+@validate_params(
+    {
+        "blur_sigma": [Interval(Real, 0, None, closed="neither")],
+    }
+)
 def noise_gaussian(image, *, blur_sigma=1.0) -> np.ndarray:
     """Noise removed by a Gaussian low-pass of std ``blur_sigma`` pixels (high-pass residual).
 
@@ -275,6 +317,11 @@ def noise_gaussian(image, *, blur_sigma=1.0) -> np.ndarray:
     return x - ndimage.gaussian_filter(x, blur_sigma, mode="reflect")
 
 
+@validate_params(
+    {
+        "window": [Interval(Integral, 1, None, closed="left")],
+    }
+)
 def noise_median(image, *, window=3) -> np.ndarray:
     """Noise removed by a ``window x window`` median filter.
 
@@ -334,6 +381,11 @@ def zero_mean(residual) -> np.ndarray:
     return zero_mean_cfa(x, np.empty_like(x))
 
 
+@validate_params(
+    {
+        "sigma": [Interval(Real, 0, None, closed="neither"), None],
+    }
+)
 def wiener_dft(residual, sigma=None) -> np.ndarray:
     """Wiener filtering of a residual in the DFT domain.
 
