@@ -175,3 +175,28 @@ def test_import_gfprint_does_not_import_torch_until_needed():
         "gfprint.CNNAttributor; assert 'torch' in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_fit_from_paths_reads_lazily_and_equals_fit_from_arrays(toy, tmp_path, monkeypatch):
+    """Paths go through a lazy dataset (read per batch), arrays through uint8 in memory:
+    the same seed gives the same weights either way, validation split included."""
+    from PIL import Image
+
+    from gfprint import _validation
+
+    X, y = toy
+    paths = []
+    for i, img in enumerate(X):
+        paths.append(tmp_path / f"{i:02d}.png")
+        Image.fromarray(img).save(paths[-1])
+    params = dict(width=0.05, max_epochs=2, validation_fraction=0.25, random_state=0)
+    from_arrays = CNNAttributor(**params).fit(X, y)
+    reads = []
+    real_read = _validation.read_image
+    monkeypatch.setattr(_validation, "read_image", lambda p: reads.append(p) or real_read(p))
+    from_paths = CNNAttributor(**params).fit(paths, y)
+    # Every epoch reads its training and validation images again: nothing is cached.
+    assert len(reads) >= 2 * len(paths)
+    for a, b in zip(from_arrays.net_.module_.parameters(), from_paths.net_.module_.parameters()):
+        np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy())
+    np.testing.assert_array_equal(from_arrays.predict_proba(X), from_paths.predict_proba(paths))

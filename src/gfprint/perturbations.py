@@ -126,12 +126,20 @@ class Perturbation(TransformerMixin, BaseEstimator):
         """
         images = check_images(X)
         grey = np.ndim(X) == 3 if not images.is_paths else False
-        out = []
+        out = None  # allocated once the first output's shape is known: no second copy
         for s in range(0, images.n_images, _CHUNK):  # paths are read a chunk at a time
             data = images.chunk(s, s + _CHUNK).load()
-            out += [self._perturb_one(_to_uint8(img), rng) for img in data]
-        stacked = np.stack(out)
-        return stacked[..., 0] if grey else stacked
+            for i, img in enumerate(data, start=s):
+                res = self._perturb_one(_to_uint8(img), rng)
+                if out is None:
+                    out = np.empty((images.n_images, *res.shape), np.uint8)
+                if res.shape != out.shape[1:]:
+                    raise ValueError(
+                        f"{type(self).__name__} made image {i} of shape {res.shape} and "
+                        f"image 0 of shape {out.shape[1:]}; outputs must share a shape."
+                    )
+                out[i] = res
+        return out[..., 0] if grey else out
 
     def _perturb_one(self, image: np.ndarray, rng) -> np.ndarray:  # pragma: no cover
         raise NotImplementedError

@@ -46,6 +46,34 @@ class _Collate:
         return _to_tensor(xs), ys
 
 
+class _ImageDataset(torch.utils.data.Dataset):
+    """Labelled images for skorch: arrays held as uint8, files read when a batch needs them.
+
+    Arrays are converted to uint8 a chunk at a time (no float32 copy of the whole set);
+    paths are never all in memory: each epoch reads every file once, one batch at a
+    time, which bounds memory at the cost of decoding the files once per epoch.
+    """
+
+    def __init__(self, images, y):
+        self.images = images
+        self.y = y
+        self.data = None
+        if not images.is_paths:
+            self.data = np.empty(
+                (images.n_images, images.height, images.width, images.n_channels), np.uint8
+            )
+            for s in range(0, images.n_images, 256):
+                self.data[s : s + 256] = _to_uint8(images.chunk(s, s + 256).load())
+
+    def __len__(self):
+        return len(self.y)
+
+    def __getitem__(self, i):
+        if self.data is not None:
+            return self.data[i], self.y[i]
+        return _to_uint8(self.images.chunk(i, i + 1).load())[0], self.y[i]
+
+
 def _to_tensor(images: np.ndarray) -> torch.Tensor:
     x = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float()
     return x / 127.5 - 1.0
@@ -261,11 +289,12 @@ class CNNAttributor(ClassifierMixin, TransformerMixin, BaseEstimator):
         self : CNNAttributor
         """
         self._check_device()
-        images = _to_uint8(self._images(X, fitting=True).load())
+        images = self._images(X, fitting=True)
         y = np.asarray(y)
-        if y.ndim != 1 or len(y) != len(images):
+        if y.ndim != 1 or len(y) != images.n_images:
             raise ValueError(
-                f"y must hold one label per image: got shape {y.shape} for {len(images)} images."
+                f"y must hold one label per image: got shape {y.shape} for "
+                f"{images.n_images} images."
             )
         check_array(y, ensure_2d=False, dtype=None, input_name="y")  # NaN, infinity
         try:
@@ -277,12 +306,14 @@ class CNNAttributor(ClassifierMixin, TransformerMixin, BaseEstimator):
             ) from exc
         if len(self.classes_) < 2:
             raise ValueError("CNNAttributor needs at least 2 classes.")
-        self.image_size_ = images.shape[1]
+        self.image_size_ = images.height
+        y_enc = y_enc.astype(np.int64)
+        dataset = _ImageDataset(images, y_enc)
         seed = check_random_state(self.random_state).randint(2**31 - 1)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             self.net_ = self._build(self.image_size_, len(self.classes_), seed)
-            self.net_.fit(images, y_enc.astype(np.int64))
+            self.net_.fit(dataset, y_enc)  # y: for the stratified validation split
         self._set_fingerprints()
         return self
 
