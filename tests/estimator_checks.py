@@ -17,6 +17,7 @@ from sklearn.base import clone, is_classifier
 from gfprint import CameraResidualExtractor, ResidualExtractor
 from gfprint.baselines import ImageFlattener, make_knn_baseline
 from gfprint.ensemble import TTAClassifier
+from gfprint.fingerprints import CameraFingerprintClassifier
 from gfprint.perturbations import (
     GaussianBlur,
     GaussianNoise,
@@ -40,6 +41,7 @@ def _cnn():
 IMAGE_ESTIMATORS = {
     "ResidualExtractor": ResidualExtractor,
     "CameraResidualExtractor": lambda: CameraResidualExtractor(levels=2),
+    "CameraFingerprintClassifier": lambda: CameraFingerprintClassifier(levels=2),
     "GaussianNoise": lambda: GaussianNoise(random_state=0),
     "GaussianBlur": lambda: GaussianBlur(random_state=0),
     "RandomCrop": lambda: RandomCrop(random_state=0),

@@ -94,8 +94,8 @@ def test_pce_models_and_their_threshold(folders, tmp_path, capsys):
     code, _, _ = run(capsys, "fit", folders / "train", "-o", model, "--camera", "--similarity",
                      "pce", "--real", "none")
     assert code == 0
-    # 5 images of 128x128 per camera give PCE 12-54 with the right fingerprint (the
-    # customary 60 is for full-size photographs), about 1 or less with the others.
+    # 5 images of 128x128 per camera give PCE 13-57 with the right MLE fingerprint (the
+    # customary 60 is for full-size photographs), at most 3 with the others.
     code, out, _ = run(capsys, "attribute", model, folders / "test", "--threshold", "10",
                        "--format", "json")
     rows = json.loads(out)
@@ -265,6 +265,8 @@ def test_console_script_in_a_pipe(folders, tmp_path):
 
 def test_fit_settings_gan_default_camera_switch_and_fpr(folders, tmp_path, capsys):
     from gfprint import PRNUFingerprintClassifier
+    from gfprint.datasets import load_image_folder
+    from gfprint.fingerprints import CameraFingerprintClassifier
     from gfprint.residuals import CAMERA_SETTING
 
     gan, cam = tmp_path / "gan.npz", tmp_path / "cam.npz"
@@ -279,7 +281,15 @@ def test_fit_settings_gan_default_camera_switch_and_fpr(folders, tmp_path, capsy
     assert clf.threshold == "auto" and clf.false_alarm_rate == 0.05 and clf.threshold_ > 0
     cam_meta = PRNUFingerprintClassifier.load_metadata(cam)["extractor"]
     assert {k: cam_meta[k] for k in CAMERA_SETTING} == CAMERA_SETTING
-    assert PRNUFingerprintClassifier.load(cam).fingerprints_.shape == (3, 128, 128)
+    # --camera: Chen et al.'s MLE fingerprints of the images, PCE by default.
+    cam_clf = CameraFingerprintClassifier.load(cam)
+    assert cam_clf.fingerprints_.shape == (3, 128, 128) and cam_clf.similarity == "pce"
+    train = load_image_folder(folders / "train")
+    direct = CameraFingerprintClassifier().fit(train.images, train.target.astype(str))
+    np.testing.assert_allclose(cam_clf.fingerprints_, direct.fingerprints_, rtol=1e-5,
+                               atol=1e-7)
+    with pytest.raises(ValueError, match="holds a CameraFingerprintClassifier"):
+        PRNUFingerprintClassifier.load(cam)
     code, out, _ = run(capsys, "evaluate", cam, folders / "test")
     assert code == 0 and "accuracy 1.0000" in out
     with pytest.raises(SystemExit) as exit_:  # argparse's usage error
@@ -292,11 +302,13 @@ def test_fit_settings_gan_default_camera_switch_and_fpr(folders, tmp_path, capsy
 
 def test_model_without_recorded_post_processing_is_the_camera_setting(folders, tmp_path, capsys):
     """Models written before the GAN default recorded only denoiser, levels and sigma."""
-    from gfprint import PRNUFingerprintClassifier
+    from gfprint import CameraResidualExtractor, PRNUFingerprintClassifier
+    from gfprint.datasets import load_image_folder
 
     model = tmp_path / "old.npz"
-    assert run(capsys, "fit", folders / "train", "-o", model, "--camera", "--real", "none")[0] == 0
-    clf = PRNUFingerprintClassifier.load(model)
+    train = load_image_folder(folders / "train")
+    R = CameraResidualExtractor().transform(train.images)
+    clf = PRNUFingerprintClassifier().fit(R, train.target.astype(str))
     clf.save(model, metadata={"extractor": {"denoiser": "wavelet", "levels": 4, "sigma": 5.0},
                               "crop": None})
     code, out, _ = run(capsys, "evaluate", model, folders / "test")

@@ -182,6 +182,11 @@ class ImageSet:
         return len(self.data)
 
     @property
+    def shape(self) -> tuple:
+        """``(n, H, W, C)``, as the array of these images would have."""
+        return (self.n_images, self.height, self.width, self.n_channels)
+
+    @property
     def is_paths(self) -> bool:
         """Whether the images are file paths read lazily."""
         return isinstance(self.data, list)

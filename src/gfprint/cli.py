@@ -170,7 +170,8 @@ def _residual_chunks(paths, extractor, size, crop, args, desc):
             if images:
                 mixed = _stack_mixed_dtypes(images)  # 8- and 16-bit: each by its own type
                 stack = np.stack(images) if mixed is None else mixed
-                residuals = extractor.transform(stack)
+                # No extractor: the classifier takes the images (camera mode).
+                residuals = stack if extractor is None else extractor.transform(stack)
             yield np.array(ok, dtype=int), residuals, errors
 
 
@@ -187,12 +188,14 @@ def _extractor(settings, jobs):
 
 def _load_model(path):
     from . import PRNUFingerprintClassifier
+    from .fingerprints import CameraFingerprintClassifier
     from .residuals import CAMERA_SETTING
 
     if not Path(path).is_file():
         raise CommandError(f"{_safe(path)}: model file not found.")
-    clf = PRNUFingerprintClassifier.load(path)
     meta = PRNUFingerprintClassifier.load_metadata(path)
+    kind = CameraFingerprintClassifier if meta.get("camera") else PRNUFingerprintClassifier
+    clf = kind.load(path)
     if not isinstance(meta.get("extractor"), dict):
         raise CommandError(
             f"{_safe(path)}: not a model written by 'gfprint fit' (no extractor settings)."
@@ -286,6 +289,7 @@ def cmd_fit(args) -> int:
     from . import PRNUFingerprintClassifier
     from ._validation import _image_header
     from .datasets import load_image_folder
+    from .fingerprints import CameraFingerprintClassifier
     from .residuals import CAMERA_SETTING, ResidualExtractor
 
     _check_output(args.output, "model file")
@@ -306,12 +310,23 @@ def cmd_fit(args) -> int:
     for key in ("denoiser", "levels", "sigma"):
         if getattr(args, key) is not None:
             settings[key] = getattr(args, key)
-    extractor = _extractor(settings, args.jobs)
-    clf = PRNUFingerprintClassifier(
-        similarity=args.similarity,
-        threshold=args.threshold,
-        null_class=reals[0] if reals else None,
-    )
+    decision = dict(threshold=args.threshold, null_class=reals[0] if reals else None)
+    if args.camera:
+        # Chen et al.: MLE fingerprints from the images, detector on I * K.
+        if settings["denoiser"] != "wavelet" or settings["sigma"] == "auto" or (
+            settings["levels"] == "auto"
+        ):
+            raise CommandError(
+                "--camera uses the wavelet denoiser with a fixed --levels and --sigma."
+            )
+        extractor = None
+        clf = CameraFingerprintClassifier(
+            similarity=args.similarity or "pce", levels=settings["levels"],
+            sigma=settings["sigma"], n_jobs=args.jobs, **decision,
+        )
+    else:
+        extractor = _extractor(settings, args.jobs)
+        clf = PRNUFingerprintClassifier(similarity=args.similarity or "ncc", **decision)
     classes = np.unique(y)
     errors = {}
     for idx, R, bad in _residual_chunks(data.paths, extractor, size, crop, args, "fit"):
@@ -327,7 +342,8 @@ def cmd_fit(args) -> int:
                 clf.partial_calibrate(R, y[idx])
         clf.set_params(threshold="auto", false_alarm_rate=args.fpr)
         clf.threshold_  # noqa: B018 - fails here when too few sources to calibrate
-    meta = {"extractor": settings, "crop": list(size) if crop else None, "real": reals}
+    meta = {"extractor": settings, "crop": list(size) if crop else None, "real": reals,
+            "camera": bool(args.camera)}
     clf.save(args.output, metadata=meta)
     _report_errors(args, errors, data.paths)
     empty = [str(c) for c, n in zip(clf.classes_, clf.n_images_per_class_) if n == 0]
@@ -348,7 +364,8 @@ def _score_paths(clf, meta, paths, args, desc):
     import numpy as np
 
     size = tuple(clf.image_shape_[:2])
-    extractor = _extractor(meta["extractor"], args.jobs)
+    camera = meta.get("camera", False)  # the camera classifier takes the images
+    extractor = None if camera else _extractor(meta["extractor"], args.jobs)
     sources = [str(s) for s in clf.fingerprint_sources_]
     threshold = clf.threshold_
     rows = [None] * len(paths)
@@ -599,7 +616,7 @@ _EXAMPLES = {
   gfprint fit dataset/ -o model.npz               dataset/<source>/*.png, one fingerprint each
   gfprint fit dataset/ -o model.npz --fpr 0.01    + a threshold for a 1 % false-alarm rate
   gfprint fit cnndet/ -o model.npz --real 0_real  real images get no fingerprint
-  gfprint fit photos/ -o cams.npz --camera --similarity pce   camera identification""",
+  gfprint fit photos/ -o cams.npz --camera        camera identification (MLE, PCE)""",
     "attribute": """examples:
   gfprint attribute model.npz suspicious/ --format csv > rows.csv
   gfprint attribute model.npz a.png b.jpg --threshold 0.01
@@ -642,16 +659,18 @@ def _parser():
     p.add_argument("-o", "--output", required=True, help="model file to write (.npz)")
     p.add_argument(
         "--camera", action="store_true",
-        help="camera-PRNU residual (grey, zero-mean, Wiener-DFT, sigma 5, 4 levels) "
-        "instead of the generator (GAN) default",
+        help="camera identification (Chen et al. 2008): camera-PRNU residual (grey, "
+        "zero-mean, Wiener-DFT, sigma 5, 4 levels), maximum-likelihood fingerprints and "
+        "the detector on image intensity x fingerprint; PCE by default",
     )
     p.add_argument(
         "--real", action="append", default=None, metavar="NAME",
         help="a source folder of real images, which gets no fingerprint (repeatable; "
         "default: folders named real or 0_real; 'none' for no such folder)",
     )
-    p.add_argument("--similarity", choices=["ncc", "pce"], default="ncc",
-                   help="similarity of residual and fingerprint (default ncc)")
+    p.add_argument("--similarity", choices=["ncc", "pce"], default=None,
+                   help="similarity of residual and fingerprint (default ncc; pce with "
+                   "--camera)")
     p.add_argument("--denoiser", default=None,
                    choices=["wavelet", "wiener", "gaussian", "median"],
                    help="denoiser of the residual (default wavelet)")

@@ -1,6 +1,12 @@
 """Fingerprint-based classifiers and the map-reduce fit from images."""
 
+from ._camera import CameraFingerprintClassifier
 from ._classifier import PRNUFingerprintClassifier, null_quantile_threshold
 from ._fit import fit_fingerprints
 
-__all__ = ["PRNUFingerprintClassifier", "fit_fingerprints", "null_quantile_threshold"]
+__all__ = [
+    "CameraFingerprintClassifier",
+    "PRNUFingerprintClassifier",
+    "fit_fingerprints",
+    "null_quantile_threshold",
+]

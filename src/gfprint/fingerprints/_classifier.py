@@ -552,6 +552,8 @@ class PRNUFingerprintClassifier(ClassifierMixin, BaseEstimator):
                 self.classes_, self.fingerprint_classes_
             ).astype(np.int64),
             "n_per_fingerprint": self._n_per_fingerprint,
+            "estimator": np.array(type(self).__name__),
+            **self._extra_state(),
         }
         if hasattr(self, "null_scores_"):
             arrays["null_scores"] = self.null_scores_
@@ -579,6 +581,12 @@ class PRNUFingerprintClassifier(ClassifierMixin, BaseEstimator):
         """
         data = read_fingerprint_file(path)
         classes, sums = data["classes"], data["sums"]
+        stored = str(data["estimator"]) if "estimator" in data else "PRNUFingerprintClassifier"
+        if stored != cls.__name__:
+            raise ValueError(
+                f"{os.fspath(path)!r} holds a {stored}, not a {cls.__name__}; load it with "
+                f"{stored}.load."
+            )
         clf = cls()
         try:
             clf.set_params(**json.loads(str(data["params"])))
@@ -601,6 +609,7 @@ class PRNUFingerprintClassifier(ClassifierMixin, BaseEstimator):
         clf.n_images_per_class_ = data["n_images_per_class"].astype(np.int64)
         clf._n_per_fingerprint = n_fp.astype(np.int64)
         clf._sums = sums
+        clf._restore_extra_state(data, path)
         clf._finalize()
         if "null_scores" in data:
             clf.null_scores_ = data["null_scores"]
@@ -621,6 +630,13 @@ class PRNUFingerprintClassifier(ClassifierMixin, BaseEstimator):
         self.n_features_in_ = int(np.prod(image_shape))
         if self.similarity == "pce" and self.neighborhood % 2 == 0:
             raise ValueError(f"neighborhood must be odd, got {self.neighborhood}.")
+
+    def _extra_state(self) -> dict:
+        """Arrays a subclass adds to the model file (see :meth:`save`)."""
+        return {}
+
+    def _restore_extra_state(self, data, path) -> None:
+        """Read back what :meth:`_extra_state` wrote."""
 
     @classmethod
     def load_metadata(cls, path) -> dict:

@@ -144,6 +144,9 @@ def _check_structure(arrays, where):
             bad("fingerprint_class_index must index classes")
         if n_fp.dtype.kind not in "iu" or (n_fp < 0).any():
             bad("n_per_fingerprint must be non-negative counts")
+        kind = arrays.get("estimator")
+        if kind is not None and (kind.shape != () or kind.dtype.kind != "U"):
+            bad("estimator must be a class name")
         null = arrays.get("null_scores")
         if null is not None and (null.ndim != 1 or null.dtype != np.float64
                                  or not np.isfinite(null).all()):
