@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from numbers import Integral, Real
 
 import numpy as np
@@ -11,8 +12,8 @@ from sklearn.utils.validation import check_consistent_length, column_or_1d
 from .._param_validation import Interval, StrOptions
 from .._validation import ImageSet, check_fitted, check_images, iter_batches
 from ..metrics import ncc, pce
-from ..residuals._extract import CAMERA_SETTING, ResidualConfig, intensity_weight, saturation_mask
-from ..residuals._filters import RGB_TO_GRAY
+from ..residuals._extract import CAMERA_SETTING, ResidualConfig, mle_terms
+from ..residuals._filters import rgb_to_gray
 from ._classifier import PRNUFingerprintClassifier, _py
 
 __all__ = ["CameraFingerprintClassifier"]
@@ -151,8 +152,6 @@ class CameraFingerprintClassifier(PRNUFingerprintClassifier):
         check_consistent_length(np.empty(images.n_images), y)
         self._unique_labels(y)
         check_classification_targets(y)
-        if reset:
-            self.image_shape_ = (images.height, images.width, images.n_channels)
         return images, y
 
     def _init_state(self, classes, image_shape, y=None, sources=None):
@@ -172,14 +171,9 @@ class CameraFingerprintClassifier(PRNUFingerprintClassifier):
             for img, src in zip(stack, _py(srcs)):
                 if src not in fp_index:
                     continue
-                weight = intensity_weight(img)
-                for c in range(img.shape[2]):
-                    weight[:, :, c] *= saturation_mask(img[:, :, c])
-                num, den = out.setdefault(src, [0.0, 0.0])
-                out[src] = [
-                    num + (cfg.noise(img) * weight).astype(np.float64),
-                    den + weight.astype(np.float64) ** 2,
-                ]
+                weighted, weight_sq = mle_terms(cfg.noise(img), img)
+                num, den = out.get(src, (0.0, 0.0))
+                out[src] = (num + weighted, den + weight_sq)
             return out
 
         for _, _, part in iter_batches(
@@ -217,8 +211,8 @@ class CameraFingerprintClassifier(PRNUFingerprintClassifier):
         if den is None or den.shape != self._sums.shape or den.dtype != np.float64 or not (
             np.isfinite(den).all() and (den >= 0).all()
         ):
-            raise ValueError(f"{path!r} is inconsistent: the MLE denominators are missing "
-                             "or do not match the sums.")
+            raise ValueError(f"{os.fspath(path)!r} is inconsistent: the MLE denominators are "
+                             "missing or do not match the sums.")
         self._den = den
 
     # ------------------------------------------------------------- predicting
@@ -244,7 +238,7 @@ class CameraFingerprintClassifier(PRNUFingerprintClassifier):
             out = np.empty((len(stack), len(fps)), np.float64)
             for i, img in enumerate(stack):
                 w = cfg.residual(img)
-                grey = img @ RGB_TO_GRAY if img.shape[2] == 3 else img[:, :, 0]
+                grey = rgb_to_gray(img) if img.shape[2] == 3 else img[:, :, 0]
                 for j, k in enumerate(fps):
                     expected = grey * k  # the PRNU term this camera would leave: I * K
                     if self.similarity == "pce":

@@ -306,6 +306,18 @@ def saturation_mask(plane) -> np.ndarray:
     return mask
 
 
+def mle_terms(noise, image):
+    """One image's terms of the MLE fingerprint: ``(W * I, I**2)`` in float64.
+
+    ``I`` is Goljan's intensity weight (:func:`intensity_weight`) with saturated
+    pixels (:func:`saturation_mask`, per channel) set to zero.
+    """
+    weight = intensity_weight(image)
+    for c in range(image.shape[2]):
+        weight[:, :, c] *= saturation_mask(image[:, :, c])
+    return (noise * weight).astype(np.float64), weight.astype(np.float64) ** 2
+
+
 @validate_params(
     {
         "method": [StrOptions({"mean", "mle"})],
@@ -375,11 +387,9 @@ def estimate_fingerprint(
                 num += noise
                 den += 1.0
             else:
-                weight = intensity_weight(img)
-                for c in range(img.shape[2]):
-                    weight[:, :, c] *= saturation_mask(img[:, :, c])
-                num += noise * weight
-                den += weight.astype(np.float64) ** 2
+                weighted, weight_sq = mle_terms(noise, img)
+                num += weighted
+                den += weight_sq
         return num, den
 
     num = np.zeros((imgs.height, imgs.width, imgs.n_channels), np.float64)
