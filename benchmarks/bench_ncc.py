@@ -3,7 +3,8 @@
 Issue 13's workload: 2,000 residuals x 16 fingerprints of 256x256 (float32). Timed,
 interleaved and best of several rounds:
 
-* ``gfprint``: :func:`gfprint.metrics.ncc` (one statistics pass + BLAS on raw rows);
+* ``gfprint``: :func:`gfprint.metrics.ncc` (one fused pass: statistics and inner
+  products, reading each residual once);
 * ``normalize+BLAS``: zero-mean, unit-norm copies of the residuals, then BLAS (the
   implementation before this change, through ``gfprint.metrics.normalize``);
 * ``naive numpy``: centre and scale with numpy, then BLAS;

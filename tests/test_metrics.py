@@ -225,3 +225,40 @@ def test_ncc_without_centring_copies_equals_the_centred_definition(rng, offset):
         b / np.linalg.norm(b, axis=1, keepdims=True)
     ).T
     np.testing.assert_allclose(ncc(r, f, batch_size=16), want, atol=2e-5 if offset else 1e-6)
+
+
+def _centred_ncc(r, f):
+    a = r.reshape(len(r), -1).astype(np.float64)
+    b = f.reshape(len(f), -1).astype(np.float64)
+    a -= a.mean(axis=1, keepdims=True)
+    b -= b.mean(axis=1, keepdims=True)
+    return (a / np.linalg.norm(a, axis=1, keepdims=True)) @ (
+        b / np.linalg.norm(b, axis=1, keepdims=True)
+    ).T
+
+
+@pytest.mark.parametrize(
+    "n, k, d",
+    [
+        (1, 1, 10),  # one row: paired with itself, spare output row
+        (3, 5, 9000),  # odd rows, fingerprints padded to 8, columns over one chunk
+        (130, 6, 65536),  # large enough for two threads: block bounds stay even
+    ],
+)
+def test_ncc_single_pass_kernel_over_row_and_column_blocks(rng, n, k, d):
+    """float32 rows go through the fused one-pass kernel; float64 through BLAS."""
+    r = (rng.normal(size=(n, d)) + 5.0).astype(np.float32)
+    f = rng.normal(size=(k, d)).astype(np.float32)
+    f[0, :] += r[0]
+    want = _centred_ncc(r, f)
+    np.testing.assert_allclose(ncc(r, f), want, atol=2e-5)
+    np.testing.assert_allclose(ncc(r.astype(np.float64), f), want, atol=2e-5)
+    np.testing.assert_allclose(ncc(r[:, ::-1], f[:, ::-1]), want, atol=2e-5)  # strided
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_ncc_single_pass_kernel_finds_non_finite_values(rng, bad):
+    r = rng.normal(size=(5, 9000)).astype(np.float32)
+    r[3, 8500] = bad
+    with pytest.raises(ValueError, match="NaN or infinity"):
+        ncc(r, rng.normal(size=(2, 9000)))

@@ -9,6 +9,7 @@ from numbers import Integral
 import numpy as np
 import scipy.fft
 
+from .._kernels._ncc import fused_dots_stats
 from .._kernels._stats import centered_row_stats, normalize_rows, pce_peak_energy
 from .._param_validation import Interval, validate_params
 
@@ -62,7 +63,8 @@ def ncc(residuals, fingerprints, *, batch_size=256) -> np.ndarray:
         Fingerprints with the same trailing shape as ``residuals``; a single
         fingerprint may be given without the leading axis.
     batch_size : int, default=256
-        Residuals per matrix product (bounds the temporary memory).
+        Residuals per step of the normalisation (and per matrix product on the
+        BLAS path); bounds the temporary memory.
 
     Returns
     -------
@@ -73,12 +75,14 @@ def ncc(residuals, fingerprints, *, batch_size=256) -> np.ndarray:
     Notes
     -----
     The fingerprints are made zero-mean and unit-norm once. For a zero-mean ``f``,
-    ``<r - mean(r), f> = <r, f>``, so the residuals are never centred or copied: one
-    statistics pass (a Numba kernel, in threads for large inputs, which also finds
-    NaN and infinity) gives each residual's mean and centred norm, and all pairs are
-    one matrix product (BLAS) of the raw rows, divided by the norms.
-    The mean times the fingerprint's rounding-level sum is subtracted, so the result
-    equals the centred computation to float32 rounding.
+    ``<r - mean(r), f> = <r, f>``, so the residuals are never centred or copied. For
+    C-contiguous float32 residuals (what :class:`~gfprint.ResidualExtractor` returns)
+    one compiled pass, in threads for large inputs, reads each residual once and
+    gives its mean, its centred norm and its inner products with all fingerprints
+    (which also finds NaN and infinity); other inputs take a statistics pass plus one
+    matrix product (BLAS) of the raw rows. The mean times the fingerprint's
+    rounding-level sum is subtracted, so the result equals the centred computation
+    to float32 rounding.
 
     Examples
     --------
@@ -103,16 +107,20 @@ def ncc(residuals, fingerprints, *, batch_size=256) -> np.ndarray:
     fn = normalize(f.reshape(len(f), d)).astype(r.dtype, copy=False)
     fn_sums = fn.sum(axis=1, dtype=np.float64)
     rows = r.reshape(len(r), d)
-    # All statistics first, then all products: BLAS threads spin for a while after
-    # each call and would slow statistics threads run in between.
-    means, norms = _row_stats(rows, np.empty(len(r)), np.empty(len(r)))
+    if rows.dtype == np.float32 and rows.flags.c_contiguous:
+        dots, means, norms = _fused(rows, fn)
+    else:
+        dots = None
+        # All statistics first, then all products: BLAS threads spin for a while after
+        # each call and would slow statistics threads run in between.
+        means, norms = _row_stats(rows, np.empty(len(r)), np.empty(len(r)))
     if not (np.isfinite(means).all() and np.isfinite(norms).all()):
         # A NaN or an infinity anywhere in a row makes its float64 sums non-finite.
         raise ValueError("residuals contains NaN or infinity.")
     out = np.empty((len(r), len(f)), np.float64)
     for s in range(0, len(r), batch_size):
         block = out[s : s + batch_size]
-        block[:] = rows[s : s + batch_size] @ fn.T
+        block[:] = dots[s : s + batch_size] if dots is not None else rows[s : s + batch_size] @ fn.T
         block -= means[s : s + batch_size, None] * fn_sums[None, :]
         with np.errstate(divide="ignore", invalid="ignore"):
             block /= norms[s : s + batch_size, None]
@@ -120,9 +128,47 @@ def ncc(residuals, fingerprints, *, batch_size=256) -> np.ndarray:
     return out
 
 
+def _n_threads(size):
+    return min(os.cpu_count() or 1, 8, max(1, size // 2**22))
+
+
+def _fused(rows, fn):
+    """Inner products with ``fn``, means and centred norms of float32 ``rows``, one pass.
+
+    :func:`~gfprint._kernels._ncc.fused_dots_stats` over row blocks in threads (it
+    releases the GIL); the blocks have even lengths so that only the last may need
+    the spare output row.
+    """
+    n, d = rows.shape
+    k = len(fn)
+    fps = np.zeros((-(-k // 4) * 4, d), np.float32)  # zero rows up to a multiple of 4
+    fps[:k] = fn
+    dots = np.empty((n + n % 2, len(fps)))
+    shifts, sums, squares = np.empty(n), np.empty(n), np.empty(n)
+    n_threads = _n_threads(rows.size)
+    pairs = -(-n // 2)
+    bounds = np.unique(np.minimum(2 * np.linspace(0, pairs, n_threads + 1).astype(int), n))
+    parts = [
+        (rows[a:b], fps, dots[a : b + (b - a) % 2], shifts[a:b], sums[a:b], squares[a:b])
+        for a, b in zip(bounds[:-1], bounds[1:])
+    ]
+    if len(parts) == 1:
+        fused_dots_stats(*parts[0])
+    else:
+        with ThreadPoolExecutor(len(parts)) as pool:
+            for job in [pool.submit(fused_dots_stats, *p) for p in parts]:
+                job.result()
+    means = shifts + sums / d if d else np.zeros(n)
+    with np.errstate(invalid="ignore"):
+        centred = squares - sums * sums / d if d else np.zeros(n)
+        norms = np.sqrt(np.where(centred > 0.0, centred, 0.0))
+    norms[~np.isfinite(centred)] = np.nan
+    return dots[:n, :k], means, norms
+
+
 def _row_stats(rows, means, norms):
     """:func:`centered_row_stats` over row blocks in threads (the kernel releases the GIL)."""
-    n_threads = min(os.cpu_count() or 1, 8, max(1, rows.size // 2**22))
+    n_threads = _n_threads(rows.size)
     if n_threads == 1:
         return centered_row_stats(rows, means, norms)
     bounds = np.linspace(0, len(rows), n_threads + 1).astype(int)
