@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gfprint import InvalidParameterError
+from gfprint import InvalidParameterError, ResidualExtractor
 from gfprint._param_validation import (
     HasMethods,
     Interval,
@@ -125,7 +125,11 @@ X3 = np.random.default_rng(0).random((3, 32, 32)).astype(np.float32)
         (lambda: noise_median(X3[0], window=-3), "window"),
         (lambda: wiener_dft(X3[0], sigma=-1), "sigma"),
         (lambda: extract_residuals(X3, batch_size=0), "batch_size"),
+        (lambda: extract_residuals(X3, levels=0), "levels"),
+        (lambda: extract_residuals(X3, sigma=-5), "sigma"),
+        (lambda: extract_residuals(X3, color="grey"), "color"),
         (lambda: estimate_fingerprint(X3, method="median"), "method"),
+        (lambda: estimate_fingerprint(X3, denoiser="bm3d"), "denoiser"),
         (lambda: ncc(X3, X3, batch_size=0), "batch_size"),
         (lambda: pce(X3[0], X3[0], neighborhood=0), "neighborhood"),
         (lambda: pce_all_pairs(X3, X3, neighborhood=0), "neighborhood"),
@@ -137,6 +141,21 @@ X3 = np.random.default_rng(0).random((3, 32, 32)).astype(np.float32)
 def test_public_functions_refuse_bad_parameters(call, param):
     with pytest.raises(InvalidParameterError, match=f"The '{param}' parameter of"):
         call()
+
+
+def test_residual_parameters_checked_once_and_unknown_names_refused(monkeypatch):
+    """The functions check their residual keywords; the estimator does not re-check."""
+    from gfprint.residuals import _extract
+
+    with pytest.raises(TypeError, match=r"unexpected keyword argument\(s\) \['levls'\]"):
+        extract_residuals(X3, levls=2)
+    calls = []
+    real = _extract.check_parameters
+    monkeypatch.setattr(_extract, "check_parameters", lambda *a: calls.append(a) or real(*a))
+    extract_residuals(X3, levels=2)
+    assert len(calls) == 1
+    ResidualExtractor(levels=2).transform(X3)  # validated by the estimator only
+    assert len(calls) == 1
 
 
 def test_no_private_scikit_learn_imports():

@@ -3,7 +3,6 @@
 from ._extract import (
     CAMERA_SETTING,
     MAX_AUTO_LEVELS,
-    ResidualConfig,
     estimate_fingerprint,
     extract_residuals,
     intensity_weight,
@@ -29,7 +28,6 @@ __all__ = [
     "MAX_AUTO_LEVELS",
     "MIN_NOISE_SIGMA",
     "CameraResidualExtractor",
-    "ResidualConfig",
     "ResidualExtractor",
     "estimate_fingerprint",
     "estimate_noise_sigma",

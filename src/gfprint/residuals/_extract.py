@@ -7,9 +7,10 @@ from numbers import Integral, Real
 
 import numpy as np
 
-from .._param_validation import Interval, StrOptions, validate_params
+from .._param_validation import Interval, StrOptions, check_parameters, validate_params
 from .._validation import check_images, iter_batches
 from ._filters import (
+    _WAVELETS,
     estimate_noise_sigma,
     max_wavelet_levels,
     noise_gaussian,
@@ -25,7 +26,6 @@ from ._filters import (
 __all__ = [
     "CAMERA_SETTING",
     "MAX_AUTO_LEVELS",
-    "ResidualConfig",
     "estimate_fingerprint",
     "extract_residuals",
 ]
@@ -49,18 +49,36 @@ CAMERA_SETTING = {
 }
 
 
+#: Constraints on the residual parameters, shared by :class:`ResidualExtractor` and
+#: the functions that take them as keyword arguments.
+RESIDUAL_CONSTRAINTS = {
+    "denoiser": [StrOptions({"wavelet", "wiener", "gaussian", "median"})],
+    "wavelet": [_WAVELETS],
+    "levels": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+    "sigma": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
+    "window": [Interval(Integral, 1, None, closed="left")],
+    "blur_sigma": [Interval(Real, 0, None, closed="neither")],
+    "zero_mean": ["boolean"],
+    "wiener_dft": ["boolean"],
+    "color": [StrOptions({"gray", "rgb"})],
+}
+
+
 @dataclass(frozen=True)
 class ResidualConfig:
-    """How a residual is computed: denoiser, its parameters, post-processing.
+    """How a residual is computed: denoiser, its parameters, post-processing (internal).
 
-    The defaults are those of :class:`~gfprint.ResidualExtractor`: the plain residual
-    of Marra et al. (2019) for generator output. :data:`CAMERA_SETTING` holds the
+    Built from parameters that are already validated: by an estimator's
+    ``fit_context`` or by :func:`residual_config`. It does not check them again. The
+    defaults are those of :class:`~gfprint.ResidualExtractor`: the plain residual of
+    Marra et al. (2019) for generator output; :data:`CAMERA_SETTING` holds the
     camera-PRNU values.
 
     Examples
     --------
     >>> import numpy as np
-    >>> from gfprint.residuals import CAMERA_SETTING, ResidualConfig
+    >>> from gfprint.residuals import CAMERA_SETTING
+    >>> from gfprint.residuals._extract import ResidualConfig
     >>> cfg = ResidualConfig()
     >>> cfg.min_size, cfg.levels_for(32, 32), cfg.levels_for(1024, 1024)
     (14, 2, 4)
@@ -80,25 +98,6 @@ class ResidualConfig:
     zero_mean: bool = False
     wiener_dft: bool = False
     color: str = "rgb"
-
-    def __post_init__(self):
-        if self.denoiser not in ("wavelet", "wiener", "gaussian", "median"):
-            raise ValueError(
-                f"denoiser must be 'wavelet', 'wiener', 'gaussian' or 'median', "
-                f"got {self.denoiser!r}."
-            )
-        if self.color not in ("gray", "rgb"):
-            raise ValueError(f"color must be 'gray' or 'rgb', got {self.color!r}.")
-        if self.levels != "auto" and not (
-            isinstance(self.levels, Integral) and not isinstance(self.levels, bool)
-            and self.levels >= 1
-        ):
-            raise ValueError(f"levels must be 'auto' or an integer >= 1, got {self.levels!r}.")
-        if self.sigma != "auto" and not (
-            isinstance(self.sigma, Real) and not isinstance(self.sigma, bool)
-            and np.isfinite(self.sigma) and self.sigma > 0
-        ):
-            raise ValueError(f"sigma must be 'auto' or a number > 0, got {self.sigma!r}.")
 
     def levels_for(self, height, width) -> int:
         """Wavelet depth used on an image of this size (``"auto"`` resolved)."""
@@ -194,6 +193,22 @@ class ResidualConfig:
         return (height, width, n_channels)
 
 
+def residual_config(config: dict, caller: str) -> ResidualConfig:
+    """A :class:`ResidualConfig` from keyword arguments, each checked once.
+
+    Unknown names raise ``TypeError`` as for any keyword argument; values outside
+    :data:`RESIDUAL_CONSTRAINTS` raise :class:`~gfprint.InvalidParameterError`.
+    """
+    unknown = sorted(set(config) - set(RESIDUAL_CONSTRAINTS))
+    if unknown:
+        raise TypeError(
+            f"{caller}() got unexpected keyword argument(s) {unknown}; residual "
+            f"parameters are {sorted(RESIDUAL_CONSTRAINTS)}."
+        )
+    check_parameters(config, RESIDUAL_CONSTRAINTS, caller)
+    return ResidualConfig(**config)
+
+
 @validate_params(
     {
         "n_jobs": [Integral, None],
@@ -215,7 +230,8 @@ def extract_residuals(images, *, n_jobs=None, batch_size=16, verbose=False, **co
     verbose : bool, default=False
         Show a progress bar.
     **config
-        Fields of :class:`ResidualConfig` (``denoiser``, ``levels``, ``sigma``, ...).
+        Residual parameters, as in :class:`~gfprint.ResidualExtractor`
+        (``denoiser``, ``levels``, ``sigma``, ...).
 
     Returns
     -------
@@ -231,7 +247,12 @@ def extract_residuals(images, *, n_jobs=None, batch_size=16, verbose=False, **co
     >>> extract_residuals(imgs, color="gray").shape
     (2, 128, 128)
     """
-    cfg = ResidualConfig(**config)
+    cfg = residual_config(config, "extract_residuals")
+    return residuals_of(images, cfg, n_jobs=n_jobs, batch_size=batch_size, verbose=verbose)
+
+
+def residuals_of(images, cfg, *, n_jobs=None, batch_size=16, verbose=False):
+    """:func:`extract_residuals` with a ready :class:`ResidualConfig`, nothing re-checked."""
     imgs = check_images(images)
     cfg.check_shape(imgs.height, imgs.width)
     out = np.empty(
@@ -343,7 +364,8 @@ def estimate_fingerprint(
     n_jobs, batch_size, verbose
         As in :func:`extract_residuals`.
     **config
-        Fields of :class:`ResidualConfig`. The colour combination, zero-mean and
+        Residual parameters, as in :class:`~gfprint.ResidualExtractor`. The
+        colour combination, zero-mean and
         Wiener-DFT steps are applied once, to the estimate.
 
     Returns
@@ -372,9 +394,7 @@ def estimate_fingerprint(
     >>> estimate_fingerprint(cams.images, method="mle", **CAMERA_SETTING).shape
     (128, 128)
     """
-    if method not in ("mean", "mle"):
-        raise ValueError(f"method must be 'mean' or 'mle', got {method!r}.")
-    cfg = ResidualConfig(**config)
+    cfg = residual_config(config, "estimate_fingerprint")
     imgs = check_images(images)
     cfg.check_shape(imgs.height, imgs.width)
 

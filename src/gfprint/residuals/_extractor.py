@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from numbers import Integral, Real
+from numbers import Integral
 
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from .._param_validation import Interval, StrOptions, fit_context, validate_parameters
+from .._param_validation import Interval, fit_context, validate_parameters
 from .._validation import check_images
-from ._extract import ResidualConfig, extract_residuals
-from ._filters import _WAVELETS
+from ._extract import RESIDUAL_CONSTRAINTS, ResidualConfig, residuals_of
 
 __all__ = ["CameraResidualExtractor", "ResidualExtractor"]
 
@@ -99,15 +98,7 @@ class ResidualExtractor(TransformerMixin, BaseEstimator):
     """
 
     _parameter_constraints: dict = {
-        "denoiser": [StrOptions({"wavelet", "wiener", "gaussian", "median"})],
-        "wavelet": [_WAVELETS],
-        "levels": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
-        "sigma": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
-        "window": [Interval(Integral, 1, None, closed="left")],
-        "blur_sigma": [Interval(Real, 0, None, closed="neither")],
-        "zero_mean": ["boolean"],
-        "wiener_dft": ["boolean"],
-        "color": [StrOptions({"gray", "rgb"})],
+        **RESIDUAL_CONSTRAINTS,
         "n_jobs": [Integral, None],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "verbose": ["verbose"],
@@ -193,12 +184,9 @@ class ResidualExtractor(TransformerMixin, BaseEstimator):
             images and with ``color="gray"``
         """
         validate_parameters(self)
-        return extract_residuals(
-            X,
-            n_jobs=self.n_jobs,
-            batch_size=self.batch_size,
+        return residuals_of(
+            X, self._config(), n_jobs=self.n_jobs, batch_size=self.batch_size,
             verbose=self.verbose,
-            **self._config().__dict__,
         )
 
     def __sklearn_tags__(self):
