@@ -63,39 +63,28 @@ def _row_gains(energy, i, nvar, v3, v5, v7, v9, gain):
 
 
 @njit(cache=True, nogil=True)
-def wiener_shrink(x, noise_var, out, gain_only):
-    """Shrink ``x`` by the Mihcak local-variance Wiener rule into ``out``.
-
-    For each square window of side 3, 5, 7 and 9 the local variance is
-    ``max(mean(x**2) - noise_var, 0)`` with zero padding outside ``x`` (the mean
-    always divides by the window area, as ``scipy.ndimage.uniform_filter`` with
-    ``mode="constant"``); the minimum ``v`` over the four gives the gain
-    ``noise_var / (v + noise_var)`` (0 where both are 0). ``out`` receives the gain if
-    ``gain_only`` else ``x * gain``.
-    """
-    h, w = x.shape
-    energy = _padded_energy(x)
-    wp = w + 2 * _PAD
-    scratch = np.empty((4, wp), np.float32)
+def _gains(energy, noise_var, out):
+    """Mihcak gains of every pixel of a padded energy plane into ``out``."""
+    w = out.shape[1]
+    scratch = np.empty((4, w + 2 * _PAD), np.float32)
     v3, v5, v7, v9 = scratch[0], scratch[1], scratch[2], scratch[3]
-    gain = np.empty(w, dtype=np.float32)
     nvar = np.float32(noise_var)
-    for i in range(h):
-        _row_gains(energy, i, nvar, v3, v5, v7, v9, gain)
-        if gain_only:
-            for j in range(w):
-                out[i, j] = gain[j]
-        else:
-            for j in range(w):
-                out[i, j] = x[i, j] * gain[j]
+    for i in range(out.shape[0]):
+        _row_gains(energy, i, nvar, v3, v5, v7, v9, out[i])
     return out
 
 
 @njit(cache=True, nogil=True)
 def wiener_shrink_add(x, noise_var, weight, out):
-    """``out += weight * (x shrunk by the Mihcak rule)``, as in :func:`wiener_shrink`.
+    """``out += weight * (x shrunk by the Mihcak local-variance Wiener rule)``.
 
-    Used to combine colour channels in the wavelet domain without temporaries.
+    For each square window of side 3, 5, 7 and 9 the local variance is
+    ``max(mean(x**2) - noise_var, 0)`` with zero padding outside ``x`` (the mean
+    always divides by the window area, as ``scipy.ndimage.uniform_filter`` with
+    ``mode="constant"``); the minimum ``v`` over the four gives the gain
+    ``noise_var / (v + noise_var)`` (0 where both are 0), and ``x`` is shrunk to
+    ``x * gain``. Adding into ``out`` combines colour channels in the wavelet domain
+    without temporaries.
     """
     h, w = x.shape
     energy = _padded_energy(x)
@@ -113,25 +102,29 @@ def wiener_shrink_add(x, noise_var, weight, out):
 
 
 @njit(cache=True, nogil=True)
-def hermitian_magnitude(fh, width, scale, out):
-    """Full-plane ``|F| * scale`` from the half spectrum ``fh`` of a real image.
+def hermitian_wiener_gain(fh, width, scale, noise_var, out):
+    """Wiener gains (as in :func:`wiener_shrink_add`) of the full plane ``|F| * scale``.
 
     ``fh`` is ``rfft2`` output of shape ``(H, width // 2 + 1)``; ``out`` has shape
-    ``(H, width)``. Uses ``|F[k, col]| = |F[-k, -l]|`` for the missing columns.
+    ``(H, width)``. The magnitude plane is never formed: the shrinkage only needs its
+    square, ``(re**2 + im**2) * scale**2``, written straight into the padded energy
+    plane, with ``|F[k, col]| = |F[-k, -col]|`` for the columns the half spectrum
+    lacks.
     """
     h, wh = fh.shape
+    energy = np.zeros((h + 2 * _PAD, width + 2 * _PAD), dtype=np.float32)
+    scale2 = np.float32(scale) * np.float32(scale)
     for k in range(h):
         row = fh[k]
         mirror = fh[(h - k) % h]
-        # sqrt(re**2 + im**2) rather than abs(): no hypot, so LLVM vectorises it; the
-        # magnitudes here are far from float32 overflow.
+        e = energy[k + _PAD]
         for col in range(wh):
             v = row[col]
-            out[k, col] = np.sqrt(v.real * v.real + v.imag * v.imag) * scale
+            e[col + _PAD] = (v.real * v.real + v.imag * v.imag) * scale2
         for col in range(wh, width):
             v = mirror[width - col]
-            out[k, col] = np.sqrt(v.real * v.real + v.imag * v.imag) * scale
-    return out
+            e[col + _PAD] = (v.real * v.real + v.imag * v.imag) * scale2
+    return _gains(energy, noise_var, out)
 
 
 @njit(cache=True, nogil=True)

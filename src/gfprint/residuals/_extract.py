@@ -7,20 +7,20 @@ from numbers import Integral, Real
 
 import numpy as np
 
+from .._kernels._stats import zero_mean_cfa
 from .._param_validation import Interval, StrOptions, check_parameters, validate_params
 from .._validation import check_images, iter_batches
 from ._filters import (
     _WAVELETS,
+    RGB_TO_GRAY,
+    _wavelet_noise,
+    _wiener_dft,
     estimate_noise_sigma,
     max_wavelet_levels,
     noise_gaussian,
     noise_median,
-    noise_wavelet,
-    noise_wavelet_gray,
     noise_wiener,
     rgb_to_gray,
-    wiener_dft,
-    zero_mean,
 )
 
 __all__ = [
@@ -48,6 +48,8 @@ CAMERA_SETTING = {
     "color": "gray",
 }
 
+
+_ONE = np.ones(1, np.float32)
 
 #: Constraints on the residual parameters, shared by :class:`ResidualExtractor` and
 #: the functions that take them as keyword arguments.
@@ -148,8 +150,8 @@ class ResidualConfig:
         for c in range(image.shape[2]):
             plane = image[:, :, c]
             if self.denoiser == "wavelet":
-                out[:, :, c] = noise_wavelet(
-                    plane, wavelet=self.wavelet, levels=levels, sigma=sigma
+                out[:, :, c] = _wavelet_noise(
+                    image[:, :, c : c + 1], _ONE, self.wavelet, levels, sigma
                 )
             elif self.denoiser == "wiener":
                 out[:, :, c] = noise_wiener(plane, window=self.window, sigma=sigma)
@@ -167,21 +169,20 @@ class ResidualConfig:
             planes = [noise[:, :, c] for c in range(noise.shape[2])]
         out = []
         for p in planes:
+            p = np.ascontiguousarray(p, dtype=np.float32)
             if self.zero_mean:
-                p = zero_mean(p)
+                p = zero_mean_cfa(p, np.empty_like(p))
             if self.wiener_dft:
-                p = wiener_dft(p)
+                p = _wiener_dft(p)
             out.append(np.asarray(p, dtype=np.float32))
         return out[0] if len(out) == 1 else np.stack(out, axis=-1)
 
     def residual(self, image: np.ndarray) -> np.ndarray:
         """Residual of one ``(H, W, C)`` float32 image."""
         if self.denoiser == "wavelet" and self.color == "gray" and image.shape[2] == 3:
-            noise = noise_wavelet_gray(
-                image,
-                wavelet=self.wavelet,
-                levels=self.levels_for(*image.shape[:2]),
-                sigma=self.sigma_for(image),
+            noise = _wavelet_noise(
+                image, RGB_TO_GRAY, self.wavelet, self.levels_for(*image.shape[:2]),
+                self.sigma_for(image),
             )
             return self.postprocess(noise[:, :, None])
         return self.postprocess(self.noise(image))

@@ -19,8 +19,7 @@ from .._kernels._stats import sample_std, zero_mean_cfa
 from .._kernels._wavelet_noise import finest_diagonal_mad, wavelet_noise
 from .._kernels._wiener import (
     apply_hermitian_gain,
-    hermitian_magnitude,
-    wiener_shrink,
+    hermitian_wiener_gain,
 )
 from .._param_validation import Interval, StrOptions, validate_params
 
@@ -419,12 +418,17 @@ def wiener_dft(residual, sigma=None) -> np.ndarray:
     >>> wiener_dft(rng.normal(size=(64, 64))).dtype
     dtype('float32')
     """
-    x = _plane(residual, "residual")
+    return _wiener_dft(_plane(residual, "residual"), sigma)
+
+
+def _wiener_dft(x, sigma=None):
+    """:func:`wiener_dft` of a float32 plane, parameters not checked again."""
     h, w = x.shape
     if sigma is None:
         sigma = sample_std(x)
     fh = scipy.fft.rfft2(x)
-    mag = hermitian_magnitude(fh, w, np.float32(1.0 / np.sqrt(h * w)), np.empty((h, w), np.float32))
-    gain = wiener_shrink(mag, float(sigma) ** 2, np.empty_like(mag), True)
+    gain = hermitian_wiener_gain(
+        fh, w, np.float32(1.0 / np.sqrt(h * w)), float(sigma) ** 2, np.empty((h, w), np.float32)
+    )
     filtered = apply_hermitian_gain(fh, gain, np.empty_like(fh))
     return scipy.fft.irfft2(filtered, s=(h, w)).astype(np.float32, copy=False)
