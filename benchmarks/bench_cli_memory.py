@@ -23,11 +23,12 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def make_folder(root, n, rng):
+def make_folder(root, n, rng, side=256):
+    """``n`` RGB PNG in two source folders: 8 smooth scenes, each with a little noise."""
     sys.path.insert(0, str(ROOT / "tests"))
     from conftest import natural_like
 
-    base = [natural_like(rng, (256, 256), 3) for _ in range(8)]
+    base = [natural_like(rng, (side, side), 3) for _ in range(8)]
     for i in range(n):
         src = root / ("gan_a" if i % 2 else "gan_b")
         src.mkdir(parents=True, exist_ok=True)

@@ -21,9 +21,8 @@ import time
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
-ROOT = Path(__file__).resolve().parents[1]
+from bench_cli_memory import make_folder  # benchmarks/ is on sys.path when run as a script
 
 CHILD = """
 import sys, time
@@ -36,20 +35,6 @@ t0 = time.perf_counter()
 clf = fit_fingerprints(paths, y, n_jobs=n_jobs, batch_size=64)
 print(len(paths), clf.fingerprints_.shape, round(time.perf_counter() - t0, 1))
 """
-
-
-def make_folder(root, n, side, rng):
-    sys.path.insert(0, str(ROOT / "tests"))
-    from conftest import natural_like
-
-    base = [natural_like(rng, (side, side), 3) for _ in range(8)]
-    for i in range(n):
-        src = root / ("gan_a" if i % 2 else "gan_b")
-        src.mkdir(parents=True, exist_ok=True)
-        noise = rng.integers(-3, 4, base[0].shape)
-        Image.fromarray(np.clip(base[i % 8] + noise, 0, 255).astype(np.uint8)).save(
-            src / f"{i:05d}.png"
-        )
 
 
 def peak_of_fit(root, n_jobs):
@@ -74,7 +59,7 @@ def main():
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for n in sorted(args.sizes):
-            make_folder(Path(tmp) / f"n{n}", n, args.side, rng)
+            make_folder(Path(tmp) / f"n{n}", n, rng, side=args.side)
         for n in sorted(args.sizes):
             rows.append((n, *peak_of_fit(Path(tmp) / f"n{n}", args.n_jobs)))
     print(f"fit_fingerprints on paths, {args.side}x{args.side} RGB PNG, two sources, "

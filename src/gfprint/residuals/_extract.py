@@ -144,6 +144,7 @@ class ResidualConfig:
 
     def noise(self, image: np.ndarray) -> np.ndarray:
         """Per-channel noise of one ``(H, W, C)`` float32 image, same shape."""
+        image = np.asarray(image, dtype=np.float32)
         out = np.empty_like(image)
         sigma = self.sigma_for(image) if self.denoiser in ("wavelet", "wiener") else None
         levels = self.levels_for(*image.shape[:2])
@@ -179,6 +180,7 @@ class ResidualConfig:
 
     def residual(self, image: np.ndarray) -> np.ndarray:
         """Residual of one ``(H, W, C)`` float32 image."""
+        image = np.asarray(image, dtype=np.float32)
         if self.denoiser == "wavelet" and self.color == "gray" and image.shape[2] == 3:
             noise = _wavelet_noise(
                 image, RGB_TO_GRAY, self.wavelet, self.levels_for(*image.shape[:2]),
