@@ -25,6 +25,21 @@ import numpy as np
 from gfprint.metrics import ncc, normalize
 
 
+def best_of_interleaved(runs, repeats):
+    """Best wall time of each callable in ``runs``, timed in turn over ``repeats + 1`` rounds.
+
+    Interleaving spreads machine noise over all of them alike; the best of the rounds
+    is kept (the first round, a warm-up, counts like the others).
+    """
+    best = {name: np.inf for name in runs}
+    for _ in range(repeats + 1):
+        for name, run in runs.items():
+            t0 = time.perf_counter()
+            run()
+            best[name] = min(best[name], time.perf_counter() - t0)
+    return best
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=2000)
@@ -56,12 +71,7 @@ def main():
         "bare BLAS": lambda: R @ F.T,
     }
     np.testing.assert_allclose(runs["gfprint ncc"](), old(), atol=2e-5)
-    best = {name: np.inf for name in runs}
-    for _ in range(args.repeats + 1):
-        for name, run in runs.items():
-            t0 = time.perf_counter()
-            run()
-            best[name] = min(best[name], time.perf_counter() - t0)
+    best = best_of_interleaved(runs, args.repeats)
     pairs = args.n * args.k * d
     print(f"{args.n} residuals x {args.k} fingerprints of {args.size}x{args.size} float32; "
           f"{os.cpu_count()} cores, {platform.processor() or platform.machine()}, numpy "

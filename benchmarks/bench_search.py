@@ -17,10 +17,10 @@ Reported per pair in microseconds and in ns per pixel-pair (time / (k x H x W)).
 import argparse
 import os
 import platform
-import time
 
 import numpy as np
 
+from bench_ncc import best_of_interleaved  # benchmarks/ is on sys.path as a script
 from gfprint.metrics import match_fingerprints, ncc, pce_all_pairs
 
 
@@ -47,12 +47,7 @@ def main():
             "shift search": lambda f=fps, x=crop: match_fingerprints([x], f),
             "shift+scale search": lambda f=fps, x=crop: match_fingerprints([x], f, scales=grid),
         }
-        best = {name: np.inf for name in runs}
-        for _ in range(args.repeats + 1):
-            for name, run in runs.items():
-                t0 = time.perf_counter()
-                run()
-                best[name] = min(best[name], time.perf_counter() - t0)
+        best = best_of_interleaved(runs, args.repeats)
         for name, t in best.items():
             print(f"| {size}² | {name} | {t / args.k * 1e6:.0f} | "
                   f"{t / (args.k * size * size) * 1e9:.2f} | {t / best['ncc']:.0f} |")

@@ -9,10 +9,9 @@ import numpy as np
 import scipy.fft
 from scipy import ndimage
 
-from .._kernels._stats import pce_peak_energy
 from .._param_validation import Interval, validate_params
 from .._utils import progress
-from ._correlation import _float
+from ._correlation import _channel_first_zero_mean, _float, _pce_from_cc
 
 __all__ = ["FingerprintMatch", "match_fingerprints"]
 
@@ -62,12 +61,6 @@ def _as_items(residuals):
     return items
 
 
-def _zero_mean_planes(x):
-    """``(h, w, C)`` to ``(C, h, w)`` float with each plane's mean removed."""
-    x = np.moveaxis(x, -1, 0)
-    return x - x.mean(axis=(1, 2), keepdims=True, dtype=np.float64).astype(x.dtype)
-
-
 def _rescale(x, scale):
     """Bilinear resampling of ``(h, w, C)`` by ``1 / scale`` (back to the fingerprint's grid)."""
     if scale == 1.0:
@@ -92,8 +85,7 @@ class _Matcher:
 
     def _fp_fft(self, canvas):
         if canvas not in self._ffts:
-            planes = np.moveaxis(self.fps, -1, 1)
-            planes = planes - planes.mean(axis=(2, 3), keepdims=True)
+            planes = _channel_first_zero_mean(self.fps)
             self._ffts[canvas] = scipy.fft.rfft2(planes, s=canvas, axes=(2, 3))
         return self._ffts[canvas]
 
@@ -103,8 +95,7 @@ class _Matcher:
         h, w = r.shape[:2]
         k, big_h, big_w = self.fps.shape[:3]
         canvas = (max(h, big_h), max(w, big_w))
-        planes = _zero_mean_planes(r)
-        fr = scipy.fft.rfft2(planes, s=canvas, axes=(1, 2))
+        fr = scipy.fft.rfft2(_channel_first_zero_mean(r[None])[0], s=canvas, axes=(1, 2))
         cc = scipy.fft.irfft2((np.conj(fr)[None] * self._fp_fft(canvas)).sum(axis=1), s=canvas)
         # Placements where one image lies inside the other: offsets between 0 and the
         # size difference, of either sign. Rolling the plane puts them at [0, span].
@@ -115,16 +106,10 @@ class _Matcher:
         offset = np.empty((k, 2), np.int64)
         for j in range(k):
             rolled = np.roll(cc[j], (-lo[0], -lo[1]), axis=(0, 1))
-            peak, py, px, energy, count = pce_peak_energy(
-                np.ascontiguousarray(rolled), span[0], span[1], self.neighborhood
+            pce[j], (py, px), _ = _pce_from_cc(
+                np.ascontiguousarray(rolled), span[0], span[1], self.neighborhood,
+                return_peak=True,
             )
-            if count == 0:
-                raise ValueError(
-                    f"a {self.neighborhood}x{self.neighborhood} neighbourhood leaves nothing "
-                    f"of a {canvas[0]}x{canvas[1]} correlation plane; use a smaller "
-                    "neighborhood."
-                )
-            pce[j] = np.sign(peak) * peak * peak / energy if energy > 0 else 0.0
             oy, ox = int(lo[0] + py), int(lo[1] + px)
             offset[j] = oy, ox
             ncc[j] = _overlap_ncc(r, self.fps[j], oy, ox)
