@@ -133,13 +133,25 @@ class Perturbation(TransformerMixin, BaseEstimator):
                 res = self._perturb_one(_to_uint8(img), rng)
                 if out is None:
                     out = np.empty((images.n_images, *res.shape), np.uint8)
+                if isinstance(out, list):
+                    out.append(res)
+                    continue
+                if res.shape != out.shape[1:] and self._sizes_vary():
+                    out = [*out[:i], res]  # from here on, a list of images
+                    continue
                 if res.shape != out.shape[1:]:
                     raise ValueError(
                         f"{type(self).__name__} made image {i} of shape {res.shape} and "
                         f"image 0 of shape {out.shape[1:]}; outputs must share a shape."
                     )
                 out[i] = res
+        if isinstance(out, list):
+            return [o[..., 0] for o in out] if grey else out
         return out[..., 0] if grey else out
+
+    def _sizes_vary(self) -> bool:
+        """Whether outputs may differ in size (then :meth:`perturb` returns a list)."""
+        return False
 
     def _perturb_one(self, image: np.ndarray, rng) -> np.ndarray:  # pragma: no cover
         raise NotImplementedError
@@ -279,8 +291,10 @@ class RandomCrop(Perturbation):
         Fraction of each side length cut away, drawn per image (Yu et al.: 5-20 %);
         the window is placed at a random offset.
     resize : bool, default=True
-        Resize the crop back (bilinear). With ``False`` the output is smaller, and
-        ``fraction`` must be a single number so all images share one size.
+        Resize the crop back (bilinear). With ``False`` the output is smaller: an
+        array when all crops have one size (a single ``fraction`` and images of one
+        size), otherwise a list of arrays, which :class:`~gfprint.ResidualExtractor`
+        and :class:`~gfprint.PRNUFingerprintClassifier` take.
     random_state : int, RandomState instance or None, default=None
 
     Examples
@@ -292,6 +306,8 @@ class RandomCrop(Perturbation):
     (2, 40, 40, 3)
     >>> RandomCrop(fraction=0.25, resize=False).transform(x).shape
     (2, 30, 30, 3)
+    >>> [c.shape for c in RandomCrop(resize=False, random_state=0).transform(x)]
+    [(35, 35, 3), (34, 34, 3)]
     """
 
     _parameter_constraints: dict = {
@@ -306,12 +322,10 @@ class RandomCrop(Perturbation):
         self.random_state = random_state
 
     def _check(self):
-        low, high = _range(self.fraction, "fraction", 0.0, 0.95)
-        if not self.resize and low != high:
-            raise ValueError(
-                "RandomCrop(resize=False) needs one fraction (all crops one size); "
-                f"got the range {self.fraction!r}."
-            )
+        _range(self.fraction, "fraction", 0.0, 0.95)
+
+    def _sizes_vary(self):
+        return not self.resize
 
     def _perturb_one(self, image, rng):
         low, high = _range(self.fraction, "fraction", 0.0, 0.95)

@@ -9,7 +9,7 @@ import numpy as np
 
 from .._kernels._stats import zero_mean_cfa
 from .._param_validation import Interval, StrOptions, check_parameters, validate_params
-from .._validation import check_images, iter_batches
+from .._validation import _image_header, _is_path, check_images, iter_batches
 from ._filters import (
     _WAVELETS,
     RGB_TO_GRAY,
@@ -239,6 +239,7 @@ def extract_residuals(images, *, n_jobs=None, batch_size=16, verbose=False, **co
     Returns
     -------
     residuals : ndarray of float32, shape (n, H, W) or (n, H, W, C)
+        Or, for images of mixed sizes, a list of such arrays in the order of ``images``.
 
     Examples
     --------
@@ -255,7 +256,19 @@ def extract_residuals(images, *, n_jobs=None, batch_size=16, verbose=False, **co
 
 
 def residuals_of(images, cfg, *, n_jobs=None, batch_size=16, verbose=False):
-    """:func:`extract_residuals` with a ready :class:`ResidualConfig`, nothing re-checked."""
+    """:func:`extract_residuals` with a ready :class:`ResidualConfig`, nothing re-checked.
+
+    A list of images of mixed sizes gives a list of residuals, computed size by size.
+    """
+    groups = _size_groups(images)
+    if groups is not None:
+        out = [None] * len(images)
+        for index in groups:
+            part = residuals_of([images[i] for i in index], cfg, n_jobs=n_jobs,
+                                batch_size=batch_size, verbose=verbose)
+            for i, r in zip(index, part):
+                out[i] = r
+        return out
     imgs = check_images(images)
     cfg.check_shape(imgs.height, imgs.width)
     out = np.empty(
@@ -272,6 +285,26 @@ def residuals_of(images, cfg, *, n_jobs=None, batch_size=16, verbose=False):
         for k, r in enumerate(res):
             out[start + k] = r
     return out
+
+
+def _size_groups(images):
+    """Indices of each size in a list of images (arrays or paths) of mixed sizes, or None."""
+    if not isinstance(images, (list, tuple)) or len(images) < 2:
+        return None
+    sizes = []
+    for x in images:
+        if _is_path(x):
+            sizes.append(_image_header(x)[:2])
+        elif hasattr(x, "shape"):
+            sizes.append(tuple(x.shape[:2]))
+        else:
+            return None  # nested lists and the like: check_images says what is wrong
+    if len(set(sizes)) == 1:
+        return None
+    groups: dict = {}
+    for i, size in enumerate(sizes):
+        groups.setdefault(size, []).append(i)
+    return list(groups.values())
 
 
 def intensity_weight(image) -> np.ndarray:

@@ -8,7 +8,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 
 from .._param_validation import Interval, fit_context, validate_parameters
 from .._validation import check_images
-from ._extract import RESIDUAL_CONSTRAINTS, ResidualConfig, residuals_of
+from ._extract import RESIDUAL_CONSTRAINTS, ResidualConfig, _size_groups, residuals_of
 
 __all__ = ["CameraResidualExtractor", "ResidualExtractor"]
 
@@ -156,7 +156,7 @@ class ResidualExtractor(TransformerMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n, H, W[, C]) or sequence of path
-            Images.
+            Images; a sequence may mix sizes.
         y : None
             Ignored.
 
@@ -164,9 +164,11 @@ class ResidualExtractor(TransformerMixin, BaseEstimator):
         -------
         self : ResidualExtractor
         """
-        images = check_images(X)
-        self._config().check_shape(images.height, images.width)
-        images.check_values()
+        groups = _size_groups(X)
+        for part in [X] if groups is None else [[X[i] for i in g] for g in groups]:
+            images = check_images(part)
+            self._config().check_shape(images.height, images.width)
+            images.check_values()
         return self
 
     def transform(self, X):
@@ -176,12 +178,14 @@ class ResidualExtractor(TransformerMixin, BaseEstimator):
         ----------
         X : array-like of shape (n, H, W) or (n, H, W, C), or sequence of path
             Images: uint8, uint16 or float on [0, 1]; ``C`` is 1 or 3. Paths are read
-            lazily, one batch at a time.
+            lazily, one batch at a time. A sequence may mix image sizes.
 
         Returns
         -------
         residuals : ndarray of float32, shape (n, H, W, C), or (n, H, W) for grey
-            images and with ``color="gray"``
+            images and with ``color="gray"``; for images of mixed sizes, a list of
+            such arrays ``(H_i, W_i[, C])`` in the order of ``X``, which
+            :class:`~gfprint.PRNUFingerprintClassifier` takes.
         """
         validate_parameters(self)
         return residuals_of(
