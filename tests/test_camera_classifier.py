@@ -90,10 +90,33 @@ def test_automatic_threshold_and_unknown_camera(cams):
 
 def test_refuses_images_of_another_size(cams):
     X, y, _, _ = cams
-    clf = CameraFingerprintClassifier().fit(X, y)
+    clf = CameraFingerprintClassifier(search="none").fit(X, y)
     with pytest.raises(ValueError, match="same size"):
-        clf.predict(X[:, :64, :64])
+        clf.predict(X[:, :112, :112])
+    with pytest.raises(ValueError, match="allow at most 3 db4"):
+        clf.set_params(search="auto").predict(X[:, :64, :64])
+    with pytest.raises(ValueError, match="estimated from images of one size"):
+        clf.partial_fit(X[:, :112, :112], y)
     with pytest.raises(ValueError, match="fit a CameraFingerprintClassifier"):
         from gfprint.fingerprints import fit_fingerprints
 
         fit_fingerprints(X, y, classifier=CameraFingerprintClassifier())
+
+
+def test_cropped_images_are_found_by_the_search(cams):
+    """Goljan & Fridrich (2008): I * W slid over K finds the camera and the crop."""
+    X, y, Xt, yt = cams
+    clf = CameraFingerprintClassifier().fit(X, y)
+    own = np.searchsorted(clf.classes_, yt)
+    # Images whose aligned PCE is far above the null (one, dark, scores 5.6: too weak
+    # to survive losing a quarter of its pixels).
+    strong = clf.similarity_scores(Xt)[np.arange(len(yt)), own] > 20
+    assert strong.sum() >= 4
+    crops = Xt[strong, 9:121, 13:125]  # 112 x 112 cut at (9, 13)
+    assert np.array_equal(clf.predict(crops), yt[strong])
+    found = clf.match(crops)
+    assert found.offset[np.arange(len(crops)), own[strong]].tolist() == [[9, 13]] * len(crops)
+    assert np.all(found.scale == 1.0)
+    # At the fingerprints' size the search has one placement: the aligned PCE of I * W.
+    aligned = clf.set_params(search="shift").similarity_scores(Xt)
+    assert np.array_equal(aligned.argmax(axis=1), own)

@@ -150,7 +150,16 @@ def test_bad_input_errors(rng):
     y = np.array(["a", "b", "a", "b"])
     clf = PRNUFingerprintClassifier().fit(R, y)
     with pytest.raises(ValueError, match="must be the same size"):
-        clf.predict(rng.normal(size=(2, 8, 9)))
+        clf.set_params(search="none").predict(rng.normal(size=(2, 8, 9)))
+    clf.set_params(search="auto")
+    with pytest.raises(ValueError, match="cannot be matched"):
+        clf.predict(rng.normal(size=(2, 8, 8, 3)))
+    with pytest.raises(ValueError, match="must all be planes"):
+        clf.predict([rng.normal(size=(8, 8)), rng.normal(size=(7, 8, 3))])
+    with pytest.raises(ValueError, match="must be planes"):
+        clf.predict([rng.normal(size=(8,)), rng.normal(size=(7,))])
+    with pytest.raises(ValueError, match="search"):
+        PRNUFingerprintClassifier(search="rotate").fit(R, y)
     with pytest.raises(ValueError, match="NaN|infinity"):
         clf.predict(np.full((1, 8, 8), np.nan))
     with pytest.raises(ValueError, match="inconsistent numbers of samples"):

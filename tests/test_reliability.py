@@ -64,11 +64,13 @@ def test_perturbations_refuse_one_colour_image_without_a_batch_axis():
         assert perturbation.transform(img[None]).shape[0] == 1
 
 
-def test_ragged_residual_list_gets_a_clear_error(rng):
-    """Item 12: numpy's "setting an array element with a sequence"."""
+def test_ragged_residual_list_fits_or_gets_a_clear_error(rng):
+    """Item 12: numpy's "setting an array element with a sequence" (mixed sizes now fit)."""
     r32, r16 = rng.normal(size=(32, 32)), rng.normal(size=(16, 16))
-    with pytest.raises(ValueError, match="different shapes"):
-        PRNUFingerprintClassifier().fit([r32, r16] * 3, ["a", "b"] * 3)
+    clf = PRNUFingerprintClassifier().fit([r32, r16] * 3, ["a", "b"] * 3)
+    assert clf.fingerprints_.shape == (2, 32, 32)
+    with pytest.raises(ValueError, match="must all be planes"):
+        PRNUFingerprintClassifier().fit([r32, r16[..., None]] * 3, ["a", "b"] * 3)
 
 
 def test_residual_extractor_fit_checks_image_values():

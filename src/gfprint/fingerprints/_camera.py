@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import fields
 from numbers import Integral, Real
 
 import numpy as np
@@ -11,7 +12,7 @@ from sklearn.utils.validation import check_consistent_length, column_or_1d
 
 from .._param_validation import Interval, StrOptions
 from .._validation import ImageSet, check_fitted, check_images, iter_batches
-from ..metrics import ncc, pce
+from ..metrics import FingerprintMatch, ncc, pce
 from ..residuals._extract import CAMERA_SETTING, ResidualConfig, mle_terms
 from ..residuals._filters import rgb_to_gray
 from ._classifier import PRNUFingerprintClassifier, _py
@@ -46,6 +47,12 @@ class CameraFingerprintClassifier(PRNUFingerprintClassifier):
     similarity : {"pce", "ncc"}, default="pce"
         PCE (the camera literature's statistic; its usual decision threshold for
         full-size photographs is 60) or NCC.
+    search, scales, refine
+        As in :class:`PRNUFingerprintClassifier`: images of another size than the
+        fingerprints (crops, resized crops) are scored at their best placement. With
+        a search the detector correlates ``I * W`` with ``K`` (Goljan & Fridrich
+        2008), the image moving over the fingerprint: the same inner product as
+        ``W`` with ``I * K`` at each placement, normalised over the plane.
     threshold, false_alarm_rate, null_class, unknown_label, neighborhood, temperature
         As in :class:`PRNUFingerprintClassifier`.
     batch_size : int, default=16
@@ -98,6 +105,9 @@ class CameraFingerprintClassifier(PRNUFingerprintClassifier):
         self,
         *,
         similarity="pce",
+        search="auto",
+        scales=None,
+        refine=2,
         threshold=None,
         false_alarm_rate=0.01,
         null_class=None,
@@ -111,6 +121,9 @@ class CameraFingerprintClassifier(PRNUFingerprintClassifier):
     ):
         super().__init__(
             similarity=similarity,
+            search=search,
+            scales=scales,
+            refine=refine,
             threshold=threshold,
             false_alarm_rate=false_alarm_rate,
             null_class=null_class,
@@ -132,15 +145,48 @@ class CameraFingerprintClassifier(PRNUFingerprintClassifier):
         if images.n_channels not in (1, 3):
             raise ValueError(f"images must have 1 or 3 channels, got {images.n_channels}.")
         shape = (images.height, images.width, images.n_channels)
-        if reset:
-            self._config().check_shape(images.height, images.width)
-        elif shape != tuple(self.image_shape_):
+        self._config().check_shape(images.height, images.width)
+        if not reset and shape[2] != self.image_shape_[2]:
             raise ValueError(
-                f"X has images of shape {shape}, but the fingerprints were estimated from "
-                f"images of shape {tuple(self.image_shape_)}; the images must be the same "
-                "size (crop them to it)."
+                f"X has images with {shape[2]} channel(s), but the fingerprints were "
+                f"estimated from images with {self.image_shape_[2]}."
             )
         return images
+
+    def _searched_images(self, images):
+        size = (images.height, images.width)
+        if size != tuple(self.image_shape_[:2]):
+            return self._search_for(f"images of {size[0]}x{size[1]} pixels")
+        return self._search_for(None)
+
+    def _weighted_noise(self, img):
+        """Residual ``W`` and grey intensity ``I`` of one image."""
+        w = self._config().residual(img)
+        return w, (rgb_to_gray(img) if img.shape[2] == 3 else img[:, :, 0])
+
+    def match(self, X):
+        """Best placement of each image's ``I * W`` on each camera fingerprint ``K``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, h, w[, C]) or sequence of path
+            Images of one size, any size.
+
+        Returns
+        -------
+        match : FingerprintMatch
+            As :meth:`PRNUFingerprintClassifier.match`.
+        """
+        check_fitted(self)
+        images = self._images(X, reset=False)
+
+        def batch(stack):
+            found = self._match([np.multiply(*self._weighted_noise(img)) for img in stack])
+            return [getattr(found, f.name) for f in fields(FingerprintMatch)]
+
+        parts = [p for _, _, p in iter_batches(
+            batch, images, n_jobs=self.n_jobs, batch_size=self.batch_size)]
+        return FingerprintMatch(*(np.concatenate(cols) for cols in zip(*parts)))
 
     def _check_X_y(self, X, y, reset):
         if y is None:
@@ -148,6 +194,13 @@ class CameraFingerprintClassifier(PRNUFingerprintClassifier):
                 f"{type(self).__name__} requires y to be passed, but the target y is None."
             )
         images = self._images(X, reset)
+        if not reset and (images.height, images.width) != tuple(self.image_shape_[:2]):
+            raise ValueError(
+                f"X has images of {images.height}x{images.width} pixels, but the camera "
+                f"fingerprints are {self.image_shape_[0]}x{self.image_shape_[1]}: they are "
+                "estimated from images of one size (crop them to it; images of other "
+                "sizes can be attributed)."
+            )
         y = column_or_1d(np.asarray(y), warn=True)
         check_consistent_length(np.empty(images.n_images), y)
         self._unique_labels(y)
@@ -222,7 +275,8 @@ class CameraFingerprintClassifier(PRNUFingerprintClassifier):
         Parameters
         ----------
         X : array-like of shape (n, H, W[, C]) or sequence of path
-            Images of the fingerprints' size.
+            Images of one size: the fingerprints' (aligned detector) or, with a
+            search, any.
 
         Returns
         -------
@@ -231,14 +285,15 @@ class CameraFingerprintClassifier(PRNUFingerprintClassifier):
         """
         check_fitted(self)
         images = self._images(X, reset=False)
-        cfg = self._config()
+        if self._searched_images(images):
+            found = self.match(images)
+            return found.pce if self.similarity == "pce" else found.ncc
         fps = self.fingerprints_
 
         def batch(stack):
             out = np.empty((len(stack), len(fps)), np.float64)
             for i, img in enumerate(stack):
-                w = cfg.residual(img)
-                grey = rgb_to_gray(img) if img.shape[2] == 3 else img[:, :, 0]
+                w, grey = self._weighted_noise(img)
                 for j, k in enumerate(fps):
                     expected = grey * k  # the PRNU term this camera would leave: I * K
                     if self.similarity == "pce":

@@ -18,11 +18,15 @@ from sklearn.utils.validation import (
 
 from .._param_validation import Interval, StrOptions, fit_context, validate_parameters
 from .._validation import check_fitted
-from ..metrics import ncc
+from ..metrics import match_fingerprints, ncc
 from ..metrics._correlation import pce_all_pairs
 from ._io import read_fingerprint_file, write_fingerprint_file
 
 __all__ = ["PRNUFingerprintClassifier", "null_quantile_threshold"]
+
+#: Scale grid of ``search="scale"`` when ``scales=None``: enlargements of 1 to 1.35,
+#: that is crops of up to 26 % of the side resized back to the original size.
+DEFAULT_SCALES = (1.0, 1.05, 1.1, 1.15, 1.2, 1.25, 1.3, 1.35)
 
 
 class PRNUFingerprintClassifier(ClassifierMixin, BaseEstimator):
@@ -39,6 +43,22 @@ class PRNUFingerprintClassifier(ClassifierMixin, BaseEstimator):
         works on any residual shape). ``"pce"``: peak-to-correlation energy at zero
         shift (Goljan); needs 2-D residual planes ``(n, H, W)``, or rows ``(n, d)``
         taken as ``1 x d`` planes.
+    search : {"auto", "none", "shift", "scale"}, default="auto"
+        How a residual is placed on a fingerprint (Goljan & Fridrich 2008; see
+        :func:`~gfprint.metrics.match_fingerprints` and Notes). ``"none"``: aligned,
+        residual and fingerprint must have one size (the fast path). ``"shift"``: the
+        best placement over all shifts, for cropped images and images of any size.
+        ``"scale"``: over shifts and the scale grid ``scales``, for images that were
+        also resized. ``"auto"``: ``"none"`` for residuals of the fingerprints' size,
+        ``"shift"`` for the others.
+    scales : array-like of float, default=None
+        Coarse scale grid of ``search="scale"``: factors by which the images were
+        enlarged relative to the fingerprints' frame (``1 / (1 - f)`` for a crop of a
+        fraction ``f`` of the side resized back). ``None`` means
+        ``DEFAULT_SCALES`` = 1.0, 1.05, ..., 1.35 (crops of up to 26 %).
+    refine : int, default=2
+        Rounds of coarse-to-fine refinement around the best grid scale with
+        ``search="scale"``; round ``m`` halves the step (``0.05 / 2**m`` by default).
     threshold : float, "auto" or None, default=None
         Decision threshold in units of ``similarity``. When set (and ``null_class`` is
         None), a residual whose best similarity is below it is predicted as
@@ -89,9 +109,10 @@ class PRNUFingerprintClassifier(ClassifierMixin, BaseEstimator):
         The threshold in effect (``"auto"`` resolved for the current
         ``false_alarm_rate``).
     image_shape_ : tuple of int
-        Shape of one residual.
+        Shape of the fingerprints: that of the residuals, or with residuals of mixed
+        sizes, the largest height by the largest width (see Notes).
     n_features_in_ : int
-        Number of values in one residual.
+        Number of values in one fingerprint.
 
     See Also
     --------
@@ -113,6 +134,28 @@ class PRNUFingerprintClassifier(ClassifierMixin, BaseEstimator):
     the pooled scores is extrapolated instead. Sources whose fingerprints correlate
     (one architecture, several seeds) raise the threshold, as they should.
 
+    **Images of any size, cropped or resized.** With a search, a residual is scored at
+    its best placement on each fingerprint: the PCE peak of their full
+    cross-correlation over the shifts with one inside the other (and over
+    ``scales``), as :func:`~gfprint.metrics.match_fingerprints` computes it. With
+    ``similarity="pce"`` the score is that PCE; with ``"ncc"`` it is the NCC of the
+    residual with the part of the fingerprint it overlaps at that placement.
+    :meth:`match` returns the placements (crop offset, scale). The best of many
+    placements scores higher than an aligned one also for a source the residual does
+    not come from: use a threshold calibrated with the same search (``"auto"``, from
+    training residuals that were searched as the test residuals will be), and prefer
+    PCE, whose null distribution the search moves least. With ``search="scale"`` each
+    residual costs one FFT correlation per fingerprint and tried scale (about
+    ``len(scales) + 4 * refine`` scales).
+
+    **Fitting on residuals of mixed sizes** (a list of arrays): each residual is
+    placed at the top-left corner of a canvas of the largest height by the largest
+    width, and each fingerprint pixel is the mean of the residuals that cover it
+    (zero where none does). That is right for images in their generator's or
+    camera's native frame, which starts at the top-left pixel, and for sources of
+    different sizes; the fingerprints of images cropped at unknown offsets cannot be
+    averaged this way (fit on uncropped images, search at prediction).
+
     ``predict_proba`` is a monotone map of the similarities for ranking metrics
     (ROC AUC), not a calibrated probability; wrap the estimator in
     :class:`~sklearn.calibration.CalibratedClassifierCV` for calibrated ones. A class
@@ -125,6 +168,8 @@ class PRNUFingerprintClassifier(ClassifierMixin, BaseEstimator):
        fingerprints?", IEEE MIPR 2019. :doi:`10.1109/MIPR.2019.00103`
     .. [2] J. Lukas, J. Fridrich, M. Goljan, "Digital camera identification from sensor
        pattern noise", IEEE TIFS 1(2), 2006. :doi:`10.1109/TIFS.2006.873602`
+    .. [3] M. Goljan, J. Fridrich, "Camera identification from cropped and scaled
+       images", Proc. SPIE 6819, 2008. :doi:`10.1117/12.766732`
 
     Examples
     --------
@@ -139,6 +184,9 @@ class PRNUFingerprintClassifier(ClassifierMixin, BaseEstimator):
 
     _parameter_constraints: dict = {
         "similarity": [StrOptions({"ncc", "pce"})],
+        "search": [StrOptions({"auto", "none", "shift", "scale"})],
+        "scales": ["array-like", None],
+        "refine": [Interval(Integral, 0, None, closed="left")],
         "threshold": [Interval(Real, None, None, closed="neither"), StrOptions({"auto"}), None],
         "false_alarm_rate": [Interval(Real, 0, 1, closed="neither")],
         "null_class": "no_validation",
@@ -152,6 +200,9 @@ class PRNUFingerprintClassifier(ClassifierMixin, BaseEstimator):
         self,
         *,
         similarity="ncc",
+        search="auto",
+        scales=None,
+        refine=2,
         threshold=None,
         false_alarm_rate=0.01,
         null_class=None,
@@ -161,6 +212,9 @@ class PRNUFingerprintClassifier(ClassifierMixin, BaseEstimator):
         batch_size=256,
     ):
         self.similarity = similarity
+        self.search = search
+        self.scales = scales
+        self.refine = refine
         self.threshold = threshold
         self.false_alarm_rate = false_alarm_rate
         self.null_class = null_class
@@ -176,8 +230,8 @@ class PRNUFingerprintClassifier(ClassifierMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n, H, W), (n, H, W, C) or (n, d)
-            Noise residuals.
+        X : array-like of shape (n, H, W), (n, H, W, C) or (n, d), or list of arrays
+            Noise residuals; a list may mix sizes (see Notes).
         y : array-like of shape (n,)
             Class labels: what :meth:`predict` returns.
         sources : array-like of shape (n,), default=None
@@ -195,7 +249,7 @@ class PRNUFingerprintClassifier(ClassifierMixin, BaseEstimator):
         """
         X, y = self._check_X_y(X, y, reset=True)
         sources = self._check_sources(sources, y)
-        self._init_state(self._unique_labels(y), X.shape[1:], y, sources)
+        self._init_state(self._unique_labels(y), _canvas(X), y, sources)
         self._accumulate(X, y, sources)
         if self.threshold == "auto":
             self._fit_null_scores(X, y, sources)
@@ -206,8 +260,9 @@ class PRNUFingerprintClassifier(ClassifierMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n, H, W), (n, H, W, C) or (n, d)
-            Noise residuals.
+        X : array-like of shape (n, H, W), (n, H, W, C) or (n, d), or list of arrays
+            Noise residuals; a list may mix sizes, and residuals larger than the
+            fingerprints so far enlarge their canvas (see Notes).
         y : array-like of shape (n,)
             Source labels, all in ``classes``.
         classes : array-like, default=None
@@ -229,7 +284,7 @@ class PRNUFingerprintClassifier(ClassifierMixin, BaseEstimator):
                 )
         X, y = self._check_X_y(X, y, reset=first)
         if first:
-            self._init_state(self._unique_labels(np.asarray(classes)), X.shape[1:])
+            self._init_state(self._unique_labels(np.asarray(classes)), _canvas(X))
         elif classes is not None and not np.array_equal(
             self._unique_labels(np.asarray(classes)), self.classes_
         ):
@@ -307,11 +362,15 @@ class PRNUFingerprintClassifier(ClassifierMixin, BaseEstimator):
         self.n_images_per_class_ = np.zeros(len(classes), np.int64)
         self._n_per_fingerprint = np.zeros(len(self.fingerprint_sources_), np.int64)
         self._sums = np.zeros((len(self.fingerprint_sources_),) + self.image_shape_, np.float64)
+        self._partial = {}  # (fingerprint, h, w) -> residuals smaller than the canvas
         self.__dict__.pop("null_scores_", None)
 
     def _accumulate(self, X, y, sources):
         fp_index = {s: i for i, s in enumerate(_py(self.fingerprint_sources_))}
         self._count_classes(y)
+        if isinstance(X, list) or X.shape[1:] != self.image_shape_:
+            self._accumulate_placed(X, sources, fp_index)
+            return
         for s in range(0, len(X), self.batch_size):
             xb, sb = X[s : s + self.batch_size], np.asarray(sources)[s : s + self.batch_size]
             for src in np.unique(sb):
@@ -321,6 +380,59 @@ class PRNUFingerprintClassifier(ClassifierMixin, BaseEstimator):
                     self._sums[fp_index[key]] += xb[members].sum(axis=0, dtype=np.float64)
                     self._n_per_fingerprint[fp_index[key]] += int(members.sum())
         self._finalize()
+
+    def _accumulate_placed(self, X, sources, fp_index):
+        """Add residuals of other sizes at the canvas's top-left corner (see Notes)."""
+        if len(self.image_shape_) < 2:
+            raise ValueError(
+                f"residual rows of {X.shape[1:]} values do not fit fingerprints of "
+                f"{self.image_shape_}; residuals of other sizes must be planes."
+            )
+        for x, src in zip(X, _py(sources)):
+            j = fp_index.get(src)
+            if j is None:
+                continue
+            h, w = x.shape[:2]
+            self._grow_canvas(h, w)
+            self._sums[j, :h, :w] += x
+            self._n_per_fingerprint[j] += 1
+            if (h, w) != self.image_shape_[:2]:
+                self._partial[j, h, w] = self._partial.get((j, h, w), 0) + 1
+        self._finalize()
+
+    def _grow_canvas(self, h, w):
+        """Enlarge the fingerprints' canvas to hold an ``h`` x ``w`` residual."""
+        old_h, old_w = self.image_shape_[:2]
+        if h <= old_h and w <= old_w:
+            return
+        new = (max(h, old_h), max(w, old_w))
+        pad = [(0, 0), (0, new[0] - old_h), (0, new[1] - old_w)]
+        self._sums = np.pad(self._sums, pad + [(0, 0)] * (self._sums.ndim - 3))
+        # Residuals that filled the old canvas now cover only part of the new one.
+        full = self._full_counts()
+        self._partial.update(
+            {(j, old_h, old_w): int(n) for j, n in enumerate(full) if n > 0}
+        )
+        self.image_shape_ = new + self.image_shape_[2:]
+        self.n_features_in_ = int(np.prod(self.image_shape_))
+
+    def _full_counts(self):
+        """Residuals per fingerprint that cover the whole canvas."""
+        full = self._n_per_fingerprint.copy()
+        for (j, _, _), n in self._partial.items():
+            full[j] -= n
+        return full
+
+    def _coverage(self):
+        """How many residuals cover each fingerprint pixel, ``(k, H, W)``; None if all do."""
+        if not self._partial:
+            return None
+        k = len(self._sums)
+        coverage = np.zeros((k,) + self.image_shape_[:2], np.float64)
+        coverage += self._full_counts().reshape(-1, 1, 1)
+        for (j, h, w), n in self._partial.items():
+            coverage[j, :h, :w] += n
+        return coverage
 
     def _count_classes(self, y):
         class_index = {c: i for i, c in enumerate(_py(self.classes_))}
@@ -346,8 +458,13 @@ class PRNUFingerprintClassifier(ClassifierMixin, BaseEstimator):
                 "the residual sums overflow or are not finite; residuals must be finite "
                 "numbers of a sane magnitude (noise residuals are a few grey levels)."
             )
-        shape = (-1,) + (1,) * len(self.image_shape_)
-        counts = np.maximum(self._n_per_fingerprint, 1).reshape(shape)
+        coverage = self._coverage()
+        if coverage is None:
+            shape = (-1,) + (1,) * len(self.image_shape_)
+            counts = np.maximum(self._n_per_fingerprint, 1).reshape(shape)
+        else:
+            counts = np.maximum(coverage, 1).reshape(coverage.shape + (1,) * (
+                len(self.image_shape_) - 2))
         self.fingerprints_ = (self._sums / counts).astype(np.float32)
 
     def _fit_null_scores(self, X, y, sources):
@@ -370,7 +487,8 @@ class PRNUFingerprintClassifier(ClassifierMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape ``(n, *image_shape_)``
+        X : array-like of shape ``(n, *image_shape_)``, or list of arrays
+            Noise residuals; with a search, of any size (a list may mix sizes).
             Residuals of the training sources (or of the null class).
         y : array-like of shape (n,)
             Their classes.
@@ -419,8 +537,8 @@ class PRNUFingerprintClassifier(ClassifierMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape ``(n, *image_shape_)``
-            Noise residuals.
+        X : array-like of shape ``(n, *image_shape_)``, or list of arrays
+            Noise residuals; with a search, of any size (a list may mix sizes).
 
         Returns
         -------
@@ -429,6 +547,9 @@ class PRNUFingerprintClassifier(ClassifierMixin, BaseEstimator):
         """
         check_fitted(self)
         X = self._check_X(X)
+        if self._searched(X):
+            found = self._match(X)
+            return found.pce if self.similarity == "pce" else found.ncc
         if self.similarity == "ncc":
             return ncc(X, self.fingerprints_, batch_size=self.batch_size)
         planes = X if X.ndim >= 3 else X[:, None, :]
@@ -440,8 +561,79 @@ class PRNUFingerprintClassifier(ClassifierMixin, BaseEstimator):
             )
         return out
 
+    def match(self, X):
+        """Best placement of each residual on each fingerprint: score, crop offset, scale.
+
+        The search of ``search`` (shifts, and ``scales`` with ``search="scale"``;
+        shifts only otherwise), whatever the residuals' size: what a forensic examiner
+        reads to see where in the generator's or camera's frame an image was cut.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, h, w) or (n, h, w, C), or list of arrays
+            Noise residual planes of any size (a list may mix sizes).
+
+        Returns
+        -------
+        match : FingerprintMatch
+            ``pce``, ``ncc``, ``offset`` and ``scale``, each ``(n, n_fingerprints, ...)``
+            with columns following ``fingerprint_sources_``
+            (:class:`~gfprint.metrics.FingerprintMatch`).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from gfprint import PRNUFingerprintClassifier
+        >>> rng = np.random.default_rng(0)
+        >>> fps = rng.normal(size=(2, 48, 48)).astype(np.float32)
+        >>> X = fps[[0, 0, 1, 1]] + rng.normal(size=(4, 48, 48)).astype(np.float32)
+        >>> clf = PRNUFingerprintClassifier().fit(X, [0, 0, 1, 1])
+        >>> crop = (fps[1] + rng.normal(size=(48, 48)))[5:37, 9:41]  # 32 x 32, cut at (5, 9)
+        >>> clf.predict([crop]), clf.match([crop]).offset[0, 1].tolist()
+        (array([1]), [5, 9])
+        """
+        check_fitted(self)
+        return self._match(self._check_X(X))
+
+    def _match(self, X):
+        if len(self.image_shape_) < 2:
+            raise ValueError(
+                "the search over shifts needs residual planes (n, H, W[, C]); these "
+                f"fingerprints were fitted on rows of {self.image_shape_[0]} values."
+            )
+        scales = None
+        if self.search == "scale":
+            scales = DEFAULT_SCALES if self.scales is None else self.scales
+        return match_fingerprints(
+            X, self.fingerprints_, scales=scales, refine=self.refine,
+            neighborhood=self.neighborhood,
+        )
+
+    def _searched(self, X):
+        """Whether ``X`` is scored with the search (``search`` and the residuals' size)."""
+        if isinstance(X, list):
+            return self._search_for("residuals of mixed sizes")
+        if X.shape[1:] != self.image_shape_:
+            return self._search_for(f"residuals of shape {X.shape[1:]}")
+        return self._search_for(None)
+
+    def _search_for(self, other_size):
+        """Whether to search, given what differs from the fingerprints' size (or None)."""
+        if self.search == "none" and other_size:
+            raise ValueError(
+                f"X has {other_size}, but the fingerprints have shape "
+                f"{self.image_shape_}; with search='none' they must be the same size "
+                "(search='auto' or 'shift' places them at their best shift)."
+            )
+        if self.search == "auto":
+            return other_size is not None
+        return self.search != "none"
+
     def _full_decision(self, X):
-        scores = self.similarity_scores(X)
+        return self._full_from_scores(self.similarity_scores(X))
+
+    def _full_from_scores(self, scores):
+        """Per-class decision values from per-fingerprint similarities."""
         if self._null is None and np.array_equal(self.fingerprint_classes_, self.classes_):
             return scores
         full = np.full((len(scores), len(self.classes_)), -np.inf)
@@ -458,8 +650,8 @@ class PRNUFingerprintClassifier(ClassifierMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape ``(n, *image_shape_)``
-            Noise residuals.
+        X : array-like of shape ``(n, *image_shape_)``, or list of arrays
+            Noise residuals; with a search, of any size (a list may mix sizes).
 
         Returns
         -------
@@ -479,14 +671,18 @@ class PRNUFingerprintClassifier(ClassifierMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape ``(n, *image_shape_)``
-            Noise residuals.
+        X : array-like of shape ``(n, *image_shape_)``, or list of arrays
+            Noise residuals; with a search, of any size (a list may mix sizes).
 
         Returns
         -------
         y_pred : ndarray of shape (n,)
         """
-        full = self._full_decision(X)
+        return self._predict_from_scores(self.similarity_scores(X))
+
+    def _predict_from_scores(self, scores):
+        """:meth:`predict` from :meth:`similarity_scores` (the command line has both)."""
+        full = self._full_from_scores(scores)
         pred = self.classes_[np.argmax(full, axis=1)]
         threshold = self.threshold_
         if threshold is not None and self._null is None:
@@ -504,8 +700,8 @@ class PRNUFingerprintClassifier(ClassifierMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape ``(n, *image_shape_)``
-            Noise residuals.
+        X : array-like of shape ``(n, *image_shape_)``, or list of arrays
+            Noise residuals; with a search, of any size (a list may mix sizes).
 
         Returns
         -------
@@ -552,6 +748,9 @@ class PRNUFingerprintClassifier(ClassifierMixin, BaseEstimator):
                 self.classes_, self.fingerprint_classes_
             ).astype(np.int64),
             "n_per_fingerprint": self._n_per_fingerprint,
+            "partial_sizes": np.array(
+                [(*key, n) for key, n in sorted(self._partial.items())], np.int64
+            ).reshape(-1, 4),
             "estimator": np.array(type(self).__name__),
             **self._extra_state(),
         }
@@ -609,6 +808,7 @@ class PRNUFingerprintClassifier(ClassifierMixin, BaseEstimator):
         clf.n_images_per_class_ = data["n_images_per_class"].astype(np.int64)
         clf._n_per_fingerprint = n_fp.astype(np.int64)
         clf._sums = sums
+        clf._partial = _read_partial_sizes(data, path, clf)
         clf._restore_extra_state(data, path)
         clf._finalize()
         if "null_scores" in data:
@@ -682,6 +882,15 @@ class PRNUFingerprintClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None."
             )
+        items = _residual_list(X)
+        if items is not None:
+            y = column_or_1d(y, warn=True)
+            check_array(y, ensure_2d=False, dtype=None)
+            check_consistent_length(items, y)
+            self._check_items(items, reset)
+            self._unique_labels(y)
+            check_classification_targets(y)
+            return items, y
         if _ndim(X) == 2:
             X, y = validate_data(self, X, y, reset=reset, dtype=[np.float32, np.float64])
         else:
@@ -696,6 +905,10 @@ class PRNUFingerprintClassifier(ClassifierMixin, BaseEstimator):
         return X, y
 
     def _check_X(self, X):
+        items = _residual_list(X)
+        if items is not None:
+            self._check_items(items, reset=False)
+            return items
         if _ndim(X) == 2:
             X = validate_data(self, X, reset=False, dtype=[np.float32, np.float64])
         else:
@@ -707,11 +920,25 @@ class PRNUFingerprintClassifier(ClassifierMixin, BaseEstimator):
     def _check_shape(self, X, reset):
         if X.ndim > 4:
             raise ValueError(f"residuals must be 2-D to 4-D arrays, got shape {X.shape}.")
-        if not reset and tuple(X.shape[1:]) != self.image_shape_:
+        if not reset and (
+            X.ndim != 1 + len(self.image_shape_) or X.shape[3:] != self.image_shape_[2:]
+        ):
             raise ValueError(
-                f"X has residuals of shape {tuple(X.shape[1:])}, but the fingerprints have "
-                f"shape {self.image_shape_}; residuals and fingerprints must be the same size."
+                f"X has residuals of shape {tuple(X.shape[1:])}, which cannot be matched to "
+                f"fingerprints of shape {self.image_shape_} (other dimensions or channels)."
             )
+
+    def _check_items(self, items, reset):
+        """Residual planes of mixed sizes: one number of dimensions and of channels."""
+        first = items[0]
+        trailing = first.shape[2:] if reset else self.image_shape_[2:]
+        ndim = first.ndim if reset else len(self.image_shape_)
+        for i, x in enumerate(items):
+            if x.ndim != ndim or x.shape[2:] != trailing:
+                raise ValueError(
+                    f"X[{i}] has shape {x.shape}; residuals of mixed sizes must all be "
+                    f"planes of {ndim} dimensions with channels {trailing or '(grey)'}."
+                )
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -774,23 +1001,72 @@ def _check_range(X):
         )
 
 
+def _residual_list(X):
+    """Residual planes of mixed sizes as a list of checked float arrays; None otherwise."""
+    if not isinstance(X, (list, tuple)) or not X or not all(hasattr(x, "shape") for x in X):
+        return None
+    if len({tuple(np.shape(x)) for x in X}) == 1:
+        return None  # one size: a stack, checked as usual
+    items = []
+    for i, x in enumerate(X):
+        x = check_array(x, allow_nd=True, ensure_2d=False, dtype=[np.float32, np.float64],
+                        input_name=f"X[{i}]")
+        if x.ndim not in (2, 3):
+            raise ValueError(
+                f"X[{i}] has shape {x.shape}; residuals of mixed sizes must be planes "
+                "(h, w) or (h, w, C)."
+            )
+        _check_range(x)
+        items.append(x)
+    return items
+
+
+def _canvas(X):
+    """Fingerprint shape for residuals ``X``: the largest height and width of a list."""
+    if isinstance(X, list):
+        return (max(x.shape[0] for x in X), max(x.shape[1] for x in X)) + X[0].shape[2:]
+    return X.shape[1:]
+
+
 def _ndim(X):
     if hasattr(X, "ndim"):
         return X.ndim
     if isinstance(X, (list, tuple)) and X and all(hasattr(x, "shape") for x in X):
-        shapes = sorted({tuple(np.shape(x)) for x in X})
-        if len(shapes) > 1:
-            raise ValueError(
-                f"X holds residuals of different shapes {shapes[:3]}; all residuals in one "
-                "call must share one shape (that of the fingerprints)."
-            )
-        return 1 + len(shapes[0])
+        return 1 + np.ndim(X[0])
     try:
         return np.asarray(X, dtype=object).ndim
     except ValueError as exc:
         raise ValueError(
             "X could not be read as an array of residuals (residuals of different shapes?)."
         ) from exc
+
+
+def _read_partial_sizes(data, path, clf):
+    """The ``(fingerprint, h, w) -> count`` of residuals smaller than the canvas."""
+    rows = data.get("partial_sizes", np.zeros((0, 4), np.int64))
+    partial = {}
+    ok = rows.ndim == 2 and rows.shape[1] == 4 and rows.dtype.kind in "iu" and (
+        len(rows) == 0 or len(clf.image_shape_) >= 2
+    )
+    height, width = clf.image_shape_[:2] if ok and len(rows) else (0, 0)
+    for j, h, w, n in rows.tolist() if ok else []:
+        if not (0 <= j < len(clf._n_per_fingerprint) and 1 <= h <= height
+                and 1 <= w <= width and (h, w) != (height, width) and n > 0
+                and (j, h, w) not in partial):
+            ok = False
+            break
+        partial[j, h, w] = n
+    if ok and partial:
+        full = clf._n_per_fingerprint.copy()
+        for (j, _, _), n in partial.items():
+            full[j] -= n
+        ok = bool((full >= 0).all())
+    if not ok:
+        raise ValueError(
+            f"{os.fspath(path)!r} is inconsistent: the sizes of its smaller residuals do "
+            "not fit its fingerprints."
+        )
+    return partial
 
 
 def _jsonable(value):
