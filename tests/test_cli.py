@@ -1,3 +1,5 @@
+import csv
+import io
 import json
 import os
 import shutil
@@ -27,7 +29,7 @@ def folders(tmp_path_factory):
             (root / split / name).mkdir(parents=True)
             for i, img in enumerate(data.images[data.target == cam][sl]):
                 Image.fromarray(img).save(root / split / name / f"{i}.png")
-    # a larger image of gan_a's camera for the centre-crop policy
+    # a larger image of gan_a's camera, its frame at (10, 6), for the search
     big = np.pad(data.images[data.target == "camera_1"][7], ((10, 10), (6, 6), (0, 0)))
     Image.fromarray(big).save(root / "big.png")
     return root
@@ -48,14 +50,15 @@ def test_fit_attribute_evaluate(folders, tmp_path, capsys):
     rows = json.loads(out)
     assert code == 0 and len(rows) == 3 and {r["prediction"] for r in rows} == {"gan_a"}
     assert set(rows[0]) == {"image", "prediction", "decision", "score", "source", "runner_up",
-                            "runner_up_score", "scores", "error"}
+                            "runner_up_score", "offset", "scale", "scores", "error"}
     assert rows[0]["decision"] == "match" and rows[0]["score"] == max(rows[0]["scores"].values())
     assert rows[0]["runner_up_score"] == sorted(rows[0]["scores"].values())[-2]
     code, out, _ = run(capsys, "attribute", model, folders / "big.png", "--format", "csv")
     header = out.splitlines()[0].split(",")
     assert code == 0 and header[:3] == ["image", "prediction", "decision"]
     assert header[-4:] == ["gan_a", "gan_b", "real", "error"]
-    assert out.splitlines()[1].split(",")[1] == "gan_a"  # centre crop realigns it
+    row = next(csv.DictReader(io.StringIO(out)))
+    assert row["prediction"] == "gan_a" and (row["offset"], row["scale"]) == ("-10,-6", "1.0")
     code, out, _ = run(capsys, "attribute", model, folders / "test" / "real", "--threshold", "2")
     assert code == 0 and out.count("unknown") == 3 and out.count("no match") == 3
     code, out, _ = run(capsys, "evaluate", model, folders / "test", "--plots", tmp_path / "plots")
@@ -110,12 +113,12 @@ def test_a_bad_image_is_a_row_and_the_rest_are_kept(folders, tmp_path, capsys):
     images = tmp_path / "mixed"
     shutil.copytree(folders / "test" / "gan_a", images)
     (images / "broken.png").write_bytes((folders / "big.png").read_bytes()[:300])
-    Image.fromarray(np.zeros((64, 64, 3), np.uint8)).save(images / "small.png")
+    Image.fromarray(np.zeros((64, 64), np.uint8)).save(images / "grey.png")
     code, out, err = run(capsys, "attribute", model, images, "--format", "json")
     rows = {Path(r["image"]).name: r for r in json.loads(out)}
     assert code == 1 and len(rows) == 5
     assert rows["broken.png"]["decision"] == "error" and "broken.png" in rows["broken.png"]["error"]
-    assert "smaller than the model" in rows["small.png"]["error"]
+    assert "1 channel(s), but the others have 3" in rows["grey.png"]["error"]
     assert all(rows[f"{i}.png"]["prediction"] == "gan_a" for i in range(3))
     assert "2 of 5 images could not be attributed" in err
     code, out, err = run(capsys, "attribute", model, images, "--strict")
@@ -230,7 +233,7 @@ def test_errors_are_one_line(folders, tmp_path, capsys, argv, message):
     assert message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
 
 
-def test_fit_skips_other_sizes_unless_cropped(tmp_path, capsys):
+def test_sources_of_different_sizes_share_a_canvas(tmp_path, capsys):
     rng = np.random.default_rng(0)
     for name, shape in (("a", (128, 128)), ("b", (128, 140))):
         (tmp_path / "root" / name).mkdir(parents=True)
@@ -238,10 +241,44 @@ def test_fit_skips_other_sizes_unless_cropped(tmp_path, capsys):
             Image.fromarray(rng.integers(0, 256, shape + (3,), dtype=np.uint8)).save(
                 tmp_path / "root" / name / f"x{i}.png"
             )
-    code, _, err = run(capsys, "fit", tmp_path / "root", "-o", tmp_path / "m.npz")
-    assert code == 1 and "--size" in err and "no usable image for b" in err
-    code, _, _ = run(capsys, "fit", tmp_path / "root", "-o", tmp_path / "m.npz", "--size", "120")
-    assert code == 0 and (tmp_path / "m.npz").exists()
+    code, out, _ = run(capsys, "fit", tmp_path / "root", "-o", tmp_path / "m.npz")
+    assert code == 0 and "Saved 2 fingerprints of 128x140 (a: 2, b: 2)" in out
+    code, out, _ = run(capsys, "fit", tmp_path / "root", "-o", tmp_path / "m.npz", "--size", "120")
+    assert code == 0 and "fingerprints of 120x120" in out
+
+
+@pytest.mark.parametrize("camera", [False, True], ids=["prnu", "camera"])
+def test_mixed_sizes_fit_and_attribute(folders, tmp_path, capsys, camera):
+    """Issue 17: a folder of mixed sizes fits, and crops at any offset are attributed."""
+    train, test = tmp_path / "train", tmp_path / "test"
+    shutil.copytree(folders / "train", train)
+    if not camera:  # the camera's MLE fingerprints need images of one size
+        for name in ("real", "gan_a", "gan_b"):
+            for i in (0, 1):  # in their frame, cut short at the bottom and right
+                path = train / name / f"{i}.png"
+                Image.fromarray(np.asarray(Image.open(path))[:112, :120]).save(path)
+    model = tmp_path / "m.npz"
+    extra = ["--camera"] if camera else []
+    code, out, err = run(capsys, "fit", train, "-o", model, "--real", "none", *extra)
+    assert code == 0 and "fingerprints of 128x128" in out, err
+    (test / "x").mkdir(parents=True)
+    truth = {}
+    for name in ("real", "gan_a", "gan_b"):
+        for i in range(3):
+            img = np.asarray(Image.open(folders / "test" / name / f"{i}.png"))
+            Image.fromarray(img[8 - 2 * i : 120 - 2 * i, 4 + i : 116 + i]).save(
+                test / "x" / f"{name}{i}.png")
+            truth[f"{name}{i}.png"] = (name, f"{8 - 2 * i},{4 + i}")
+    Image.fromarray(np.asarray(Image.open(folders / "test" / "gan_b" / "0.png"))).save(
+        test / "x" / "full.png")  # the fingerprints' size: aligned, no offset
+    code, out, err = run(capsys, "attribute", model, test / "x", "--format", "json")
+    rows = {Path(r["image"]).name: r for r in json.loads(out)}
+    assert code == 0 and len(rows) == 10, err
+    assert rows["full.png"]["prediction"] == "gan_b" and rows["full.png"]["offset"] == ""
+    found = {k: (rows[k]["prediction"], rows[k]["offset"]) for k in truth}
+    assert all(offset.count(",") == 1 for _, offset in found.values())
+    if not camera:  # camera crops: test_camera_classifier (weak images lose their match)
+        assert found == truth
 
 
 def test_console_script_in_a_pipe(folders, tmp_path):

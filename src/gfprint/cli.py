@@ -4,10 +4,13 @@ No forensic logic of its own: it drives ``ResidualExtractor`` and
 ``PRNUFingerprintClassifier`` over files, streams them in chunks, and formats what
 they return.
 
-Size policy: every image is scored at the fingerprints' size. A larger image is
-centre-cropped to that size; a smaller one becomes a row with an error. At ``fit``
-time, all images of ROOT must share one size unless ``--size S`` asks for a centre
-crop of every image to S x S (images that do not fit are reported and skipped).
+Size policy: images of any size are fitted and attributed. At ``fit`` time, images
+of mixed sizes are placed at the top-left corner of one canvas, the largest height by
+the largest width (each fingerprint pixel the mean of the images that cover it), unless
+``--size S`` asks for a centre crop of every image to S x S (images that do not fit are
+reported and skipped). An image of the fingerprints' size is scored aligned; any
+other is scored at its best placement over all shifts (``--search scale`` adds a
+scale search, for crops that were resized), and its row gives the offset found.
 
 Exit status: 0 when every image was processed; 1 when some images could not be
 (each has a row or a line saying why, and the others are all there); 2 for a usage
@@ -115,32 +118,29 @@ def _write_atomic(path, data: bytes):
         fh.write(data)
 
 
-def _read_one(path, size, crop):
-    """One image at ``size``: centre-cropped when ``crop``, else required to match."""
+def _read_one(path, crop):
+    """One image, centre-cropped to ``crop`` (height, width) unless that is None."""
     from ._validation import read_image
 
     img = read_image(path)
-    h, w = img.shape[:2]
-    if crop:
-        if h < size[0] or w < size[1]:
+    if crop is not None:
+        h, w = img.shape[:2]
+        if h < crop[0] or w < crop[1]:
             raise CommandError(
-                f"image of {h}x{w} pixels is smaller than the model's {size[0]}x{size[1]}"
+                f"image of {h}x{w} pixels is smaller than the crop of {crop[0]}x{crop[1]}"
             )
-        top, left = (h - size[0]) // 2, (w - size[1]) // 2
-        img = img[top : top + size[0], left : left + size[1]]
-    elif (h, w) != tuple(size):
-        raise CommandError(
-            f"image of {h}x{w} pixels, but the others are {size[0]}x{size[1]}; use --size "
-            "to centre-crop all images to one size"
-        )
+        top, left = (h - crop[0]) // 2, (w - crop[1]) // 2
+        img = img[top : top + crop[0], left : left + crop[1]]
     return img
 
 
-def _residual_chunks(paths, extractor, size, crop, args, desc):
-    """Residuals of ``paths``, a chunk at a time: yields ``(indices, residuals, errors)``.
+def _residual_chunks(paths, extractor, crop, args, desc, channels=None):
+    """Residuals of ``paths`` by chunk and size: yields ``(indices, residuals, errors)``.
 
-    ``errors`` maps the index of every image that could not be used to the reason;
-    with ``--strict`` the first one stops the command instead.
+    Each chunk's images are grouped by size, one stack per size. ``errors`` maps the
+    index of every image of the chunk that could not be used to the reason (given
+    with the chunk's first group); with ``--strict`` the first one stops the command
+    instead. All images must have ``channels`` channels (default: the first image's).
     """
     import numpy as np
 
@@ -148,14 +148,15 @@ def _residual_chunks(paths, extractor, size, crop, args, desc):
 
     with _progress(len(paths), desc, args.quiet) as bar:
         for start in range(0, len(paths), _CHUNK):
-            images, ok, errors = [], [], {}
+            groups, errors = {}, {}
             for i in range(start, min(start + _CHUNK, len(paths))):
                 try:
-                    img = _read_one(paths[i], size, crop)
-                    if images and img.shape != images[0].shape:
+                    img = _read_one(paths[i], crop)
+                    c = 1 if img.ndim == 2 else img.shape[2]
+                    channels = c if channels is None else channels
+                    if c != channels:
                         raise CommandError(
-                            f"image of shape {img.shape} differs in its channels from the "
-                            f"others ({images[0].shape})"
+                            f"image with {c} channel(s), but the others have {channels}"
                         )
                 except (GfprintError, ValueError, OSError) as exc:
                     reason = str(exc).splitlines()[0]
@@ -163,16 +164,19 @@ def _residual_chunks(paths, extractor, size, crop, args, desc):
                         raise CommandError(f"{_safe(paths[i])}: {reason}") from None
                     errors[i] = reason
                     continue
-                images.append(img)
-                ok.append(i)
+                groups.setdefault(img.shape, ([], []))
+                groups[img.shape][0].append(img)
+                groups[img.shape][1].append(i)
             bar.update(min(_CHUNK, len(paths) - start))
-            residuals = None
-            if images:
+            if not groups:
+                yield np.array([], dtype=int), None, errors
+            for images, ok in groups.values():
                 mixed = _stack_mixed_dtypes(images)  # 8- and 16-bit: each by its own type
                 stack = np.stack(images) if mixed is None else mixed
                 # No extractor: the classifier takes the images (camera mode).
                 residuals = stack if extractor is None else extractor.transform(stack)
-            yield np.array(ok, dtype=int), residuals, errors
+                yield np.array(ok, dtype=int), residuals, errors
+                errors = {}
 
 
 def _report_errors(args, errors, paths):
@@ -208,7 +212,9 @@ def _load_model(path):
 
 
 def _apply_decision_options(clf, args):
-    """``--threshold`` or ``--fpr`` of attribute/evaluate over what the model stored."""
+    """``--search``, ``--threshold`` or ``--fpr`` of attribute/evaluate over the model's."""
+    if args.search is not None:
+        clf.set_params(search=args.search)
     if args.threshold is not None:
         clf.set_params(threshold=args.threshold)
     elif args.fpr is not None:
@@ -287,7 +293,6 @@ def cmd_fit(args) -> int:
     import numpy as np
 
     from . import PRNUFingerprintClassifier
-    from ._validation import _image_header
     from .datasets import load_image_folder
     from .fingerprints import CameraFingerprintClassifier
     from .residuals import CAMERA_SETTING, ResidualExtractor
@@ -302,8 +307,7 @@ def cmd_fit(args) -> int:
     y = y.astype(str)
     if reals:
         _note(args, f"real images (no fingerprint): {', '.join(reals)}")
-    crop = args.size is not None
-    size = (args.size, args.size) if crop else _image_header(data.paths[0])[:2]
+    crop = None if args.size is None else (args.size, args.size)
     settings = {k: v for k, v in ResidualExtractor().get_params().items() if k in CAMERA_SETTING}
     if args.camera:
         settings.update(CAMERA_SETTING)
@@ -321,15 +325,17 @@ def cmd_fit(args) -> int:
             )
         extractor = None
         clf = CameraFingerprintClassifier(
-            similarity=args.similarity or "pce", levels=settings["levels"],
+            similarity=args.similarity or "pce", search=args.search, levels=settings["levels"],
             sigma=settings["sigma"], n_jobs=args.jobs, **decision,
         )
     else:
         extractor = _extractor(settings, args.jobs)
-        clf = PRNUFingerprintClassifier(similarity=args.similarity or "ncc", **decision)
+        clf = PRNUFingerprintClassifier(
+            similarity=args.similarity or "ncc", search=args.search, **decision
+        )
     classes = np.unique(y)
     errors = {}
-    for idx, R, bad in _residual_chunks(data.paths, extractor, size, crop, args, "fit"):
+    for idx, R, bad in _residual_chunks(data.paths, extractor, crop, args, "fit"):
         errors.update(bad)
         if R is not None:
             clf.partial_fit(R, y[idx], classes=classes)
@@ -337,12 +343,12 @@ def cmd_fit(args) -> int:
         _report_errors(args, errors, data.paths)
         raise CommandError(f"{_safe(args.root)}: no image could be used.")
     if args.fpr is not None:  # a second pass: every image against the others' fingerprints
-        for idx, R, _ in _residual_chunks(data.paths, extractor, size, crop, args, "calibrate"):
+        for idx, R, _ in _residual_chunks(data.paths, extractor, crop, args, "calibrate"):
             if R is not None:
                 clf.partial_calibrate(R, y[idx])
         clf.set_params(threshold="auto", false_alarm_rate=args.fpr)
         clf.threshold_  # noqa: B018 - fails here when too few sources to calibrate
-    meta = {"extractor": settings, "crop": list(size) if crop else None, "real": reals,
+    meta = {"extractor": settings, "crop": list(crop) if crop else None, "real": reals,
             "camera": bool(args.camera)}
     clf.save(args.output, metadata=meta)
     _report_errors(args, errors, data.paths)
@@ -363,20 +369,26 @@ def _score_paths(clf, meta, paths, args, desc):
     """Rows for ``paths``: decision, best and runner-up, every score, or an error."""
     import numpy as np
 
-    size = tuple(clf.image_shape_[:2])
     camera = meta.get("camera", False)  # the camera classifier takes the images
     extractor = None if camera else _extractor(meta["extractor"], args.jobs)
     sources = [str(s) for s in clf.fingerprint_sources_]
     threshold = clf.threshold_
     rows = [None] * len(paths)
-    for idx, R, errors in _residual_chunks(paths, extractor, size, True, args, desc):
+    for idx, R, errors in _residual_chunks(paths, extractor, None, args, desc):
+        if R is not None:
+            try:
+                found, scores, pred = _scores(clf, R)
+            except ValueError as exc:  # e.g. channels or a size the model cannot take
+                if getattr(args, "strict", False):
+                    raise CommandError(f"{_safe(paths[idx[0]])}: {exc}") from None
+                errors = {**errors, **{i: str(exc).splitlines()[0] for i in idx}}
+                R = None
         for i, reason in errors.items():
             rows[i] = {"image": _safe(paths[i]), "prediction": "", "decision": "error",
                        "score": None, "source": "", "runner_up": "", "runner_up_score": None,
-                       "scores": {}, "error": reason}
+                       "offset": "", "scale": None, "scores": {}, "error": reason}
         if R is None:
             continue
-        scores, pred = clf.similarity_scores(R), clf.predict(R)
         order = np.argsort(-scores, axis=1)
         for k, i in enumerate(idx):
             best, second = order[k, 0], (order[k, 1] if scores.shape[1] > 1 else None)
@@ -389,6 +401,9 @@ def _score_paths(clf, meta, paths, args, desc):
                 "source": sources[best],
                 "runner_up": "" if second is None else sources[second],
                 "runner_up_score": None if second is None else float(scores[k, second]),
+                "offset": "" if found is None else
+                "{},{}".format(*found.offset[k, best].tolist()),
+                "scale": None if found is None else float(found.scale[k, best]),
                 "scores": dict(zip(sources, map(float, scores[k]))),
                 "error": "",
             }
@@ -396,7 +411,18 @@ def _score_paths(clf, meta, paths, args, desc):
 
 
 _COLUMNS = ("image", "prediction", "decision", "score", "source", "runner_up",
-            "runner_up_score")
+            "runner_up_score", "offset", "scale")
+
+
+def _scores(clf, R):
+    """``(match or None, scores, predictions)`` of one stack: searched when it must be."""
+    size_differs = tuple(R.shape[1:3]) != tuple(clf.image_shape_[:2])
+    if clf.search == "none" or (clf.search == "auto" and not size_differs):
+        scores = clf.similarity_scores(R)
+        return None, scores, clf._predict_from_scores(scores)
+    found = clf.match(R)
+    scores = found.pce if clf.similarity == "pce" else found.ncc
+    return found, scores, clf._predict_from_scores(scores)
 
 
 def _flat(row, sources):
@@ -631,6 +657,13 @@ _EXAMPLES = {
 }
 
 
+_SEARCH_HELP = (
+    "placement of an image on the fingerprints: auto (aligned at the fingerprints' size, "
+    "best shift otherwise), none (aligned; sizes must match), shift (best shift always), "
+    "scale (best shift and scale 1-1.35: crops resized back)"
+)
+
+
 def _parser():
     from . import __version__
 
@@ -680,7 +713,10 @@ def _parser():
                    help="denoiser noise std in 8-bit levels, or 'auto' per image "
                    "(default 3; 5 with --camera)")
     p.add_argument("--size", type=int, default=None,
-                   help="centre-crop every image to SIZE x SIZE")
+                   help="centre-crop every image to SIZE x SIZE (default: images of mixed "
+                   "sizes share one canvas, placed at its top-left corner)")
+    p.add_argument("--search", choices=["auto", "none", "shift", "scale"], default="auto",
+                   help=_SEARCH_HELP + " (stored in the model)")
     decision = p.add_mutually_exclusive_group()
     decision.add_argument("--threshold", type=_finite, default=None,
                           help="decision threshold stored in the model")
@@ -703,6 +739,8 @@ def _parser():
         decision.add_argument("--fpr", type=_rate, default=None,
                               help="threshold for this false-alarm rate (a model fitted "
                               "with --fpr)")
+        p.add_argument("--search", choices=["auto", "none", "shift", "scale"], default=None,
+                       help=_SEARCH_HELP + " (default: the model's)")
         formats = ["table", "csv", "json"] if name == "attribute" else ["text", "csv", "json"]
         p.add_argument("--format", default=formats[0], choices=formats)
         p.set_defaults(func=cmd_attribute if name == "attribute" else cmd_evaluate)
