@@ -95,8 +95,25 @@ def test_refuses_images_of_another_size(cams):
         clf.predict(X[:, :112, :112])
     with pytest.raises(ValueError, match="allow at most 3 db4"):
         clf.set_params(search="auto").predict(X[:, :64, :64])
-    with pytest.raises(ValueError, match="estimated from images of one size"):
-        clf.partial_fit(X[:, :112, :112], y)
+
+
+
+def test_partial_fit_places_other_sizes_at_the_top_left(cams):
+    """The MLE sums of images of another size add to the canvas's top-left corner."""
+    X, y, _, _ = cams
+    grown = CameraFingerprintClassifier().partial_fit(X[:, :112, :120], y, classes=np.unique(y))
+    assert grown.image_shape_ == (112, 120, 3)
+    grown.partial_fit(X, y)
+    full = CameraFingerprintClassifier().fit(X, y)
+    small = CameraFingerprintClassifier().fit(X[:, :112, :120], y)
+    assert grown.image_shape_ == (128, 128, 3)
+    want_num, want_den = full._sums.copy(), full._den.copy()
+    want_num[:, :112, :120] += small._sums
+    want_den[:, :112, :120] += small._den
+    np.testing.assert_allclose(grown._sums, want_num, rtol=1e-12)
+    np.testing.assert_allclose(grown._den, want_den, rtol=1e-12)
+    assert grown._partial == {(j, 112, 120): int((y == c).sum())
+                              for j, c in enumerate(grown.classes_)}
     with pytest.raises(ValueError, match="fit a CameraFingerprintClassifier"):
         from gfprint.fingerprints import fit_fingerprints
 

@@ -252,11 +252,10 @@ def test_mixed_sizes_fit_and_attribute(folders, tmp_path, capsys, camera):
     """Issue 17: a folder of mixed sizes fits, and crops at any offset are attributed."""
     train, test = tmp_path / "train", tmp_path / "test"
     shutil.copytree(folders / "train", train)
-    if not camera:  # the camera's MLE fingerprints need images of one size
-        for name in ("real", "gan_a", "gan_b"):
-            for i in (0, 1):  # in their frame, cut short at the bottom and right
-                path = train / name / f"{i}.png"
-                Image.fromarray(np.asarray(Image.open(path))[:112, :120]).save(path)
+    for name in ("real", "gan_a", "gan_b"):
+        for i in (0, 1):  # in their frame, cut short at the bottom and right
+            path = train / name / f"{i}.png"
+            Image.fromarray(np.asarray(Image.open(path))[:112, :120]).save(path)
     model = tmp_path / "m.npz"
     extra = ["--camera"] if camera else []
     code, out, err = run(capsys, "fit", train, "-o", model, "--real", "none", *extra)

@@ -37,6 +37,10 @@ class CameraFingerprintClassifier(PRNUFingerprintClassifier):
       by the image's grey intensity: the detector of Chen et al. (2008, Sec. 4), since
       the PRNU term of an image is ``I * K``.
 
+    ``fit`` takes images of one size; ``partial_fit`` may continue with images of
+    other sizes, added at the top-left corner of the (enlarged) canvas, where the
+    MLE's denominator counts the images that cover each pixel.
+
     It is a :class:`PRNUFingerprintClassifier` in all else: thresholds (including
     ``"auto"`` at a false-alarm rate), ``null_class``, ``sources``, ``partial_fit``
     (per-camera running sums), ``save``/``load``. Use :class:`PRNUFingerprintClassifier`
@@ -194,18 +198,13 @@ class CameraFingerprintClassifier(PRNUFingerprintClassifier):
                 f"{type(self).__name__} requires y to be passed, but the target y is None."
             )
         images = self._images(X, reset)
-        if not reset and (images.height, images.width) != tuple(self.image_shape_[:2]):
-            raise ValueError(
-                f"X has images of {images.height}x{images.width} pixels, but the camera "
-                f"fingerprints are {self.image_shape_[0]}x{self.image_shape_[1]}: they are "
-                "estimated from images of one size (crop them to it; images of other "
-                "sizes can be attributed)."
-            )
         y = column_or_1d(np.asarray(y), warn=True)
         check_consistent_length(np.empty(images.n_images), y)
         self._unique_labels(y)
         check_classification_targets(y)
         return images, y
+
+    _canvas_arrays = ("_sums", "_den")
 
     def _init_state(self, classes, image_shape, y=None, sources=None):
         super()._init_state(classes, image_shape, y, sources)
@@ -213,8 +212,15 @@ class CameraFingerprintClassifier(PRNUFingerprintClassifier):
 
     # ---------------------------------------------------------------- fitting
     def _accumulate(self, X, y, sources):
-        """Add ``W * I`` and ``I**2`` of every image to its source's running sums."""
+        """Add ``W * I`` and ``I**2`` of every image to its source's running sums.
+
+        Images of another size than the fingerprints (``partial_fit``) are added at
+        the top-left corner, the canvas enlarged if need be: the MLE's denominator
+        counts only the images that cover each pixel.
+        """
         cfg = self._config()
+        h, w = X.height, X.width
+        self._grow_canvas(h, w)
         fp_index = {s: i for i, s in enumerate(_py(self.fingerprint_sources_))}
         self._count_classes(y)
         sources = np.asarray(sources)
@@ -233,12 +239,15 @@ class CameraFingerprintClassifier(PRNUFingerprintClassifier):
             batch, X, n_jobs=self.n_jobs, batch_size=self.batch_size, extra=sources
         ):
             for src, (num, den) in part.items():
-                self._sums[fp_index[src]] += num
-                self._den[fp_index[src]] += den
+                self._sums[fp_index[src], :h, :w] += num
+                self._den[fp_index[src], :h, :w] += den
         for src, count in zip(*np.unique(sources, return_counts=True)):
             key = _py([src])[0]
             if key in fp_index:
-                self._n_per_fingerprint[fp_index[key]] += count
+                j = fp_index[key]
+                self._n_per_fingerprint[j] += count
+                if (h, w) != self.image_shape_[:2]:  # a record of the coverage, as in fit
+                    self._partial[j, h, w] = self._partial.get((j, h, w), 0) + int(count)
         self._finalize()
 
     def _finalize(self):

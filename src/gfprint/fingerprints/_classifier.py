@@ -407,7 +407,9 @@ class PRNUFingerprintClassifier(ClassifierMixin, BaseEstimator):
             return
         new = (max(h, old_h), max(w, old_w))
         pad = [(0, 0), (0, new[0] - old_h), (0, new[1] - old_w)]
-        self._sums = np.pad(self._sums, pad + [(0, 0)] * (self._sums.ndim - 3))
+        for name in self._canvas_arrays:
+            grown = getattr(self, name)
+            setattr(self, name, np.pad(grown, pad + [(0, 0)] * (grown.ndim - 3)))
         # Residuals that filled the old canvas now cover only part of the new one.
         full = self._full_counts()
         self._partial.update(
@@ -415,6 +417,9 @@ class PRNUFingerprintClassifier(ClassifierMixin, BaseEstimator):
         )
         self.image_shape_ = new + self.image_shape_[2:]
         self.n_features_in_ = int(np.prod(self.image_shape_))
+
+    #: The running sums laid out on the canvas (a subclass may keep more).
+    _canvas_arrays = ("_sums",)
 
     def _full_counts(self):
         """Residuals per fingerprint that cover the whole canvas."""
