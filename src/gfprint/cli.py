@@ -134,18 +134,19 @@ def _read_one(path, crop):
     return img
 
 
-def _residual_chunks(paths, extractor, crop, args, desc, channels=None):
+def _residual_chunks(paths, extractor, crop, args, desc):
     """Residuals of ``paths`` by chunk and size: yields ``(indices, residuals, errors)``.
 
     Each chunk's images are grouped by size, one stack per size. ``errors`` maps the
     index of every image of the chunk that could not be used to the reason (given
     with the chunk's first group); with ``--strict`` the first one stops the command
-    instead. All images must have ``channels`` channels (default: the first image's).
+    instead. All images must have the first image's number of channels.
     """
     import numpy as np
 
     from ._validation import _stack_mixed_dtypes
 
+    channels = None
     with _progress(len(paths), desc, args.quiet) as bar:
         for start in range(0, len(paths), _CHUNK):
             groups, errors = {}, {}
@@ -377,7 +378,8 @@ def _score_paths(clf, meta, paths, args, desc):
     for idx, R, errors in _residual_chunks(paths, extractor, None, args, desc):
         if R is not None:
             try:
-                found, scores, pred = _scores(clf, R)
+                found, scores = clf._scored(R)  # the search's placements, when it ran
+                pred = clf._predict_from_scores(scores)
             except ValueError as exc:  # e.g. channels or a size the model cannot take
                 if getattr(args, "strict", False):
                     raise CommandError(f"{_safe(paths[idx[0]])}: {exc}") from None
@@ -412,17 +414,6 @@ def _score_paths(clf, meta, paths, args, desc):
 
 _COLUMNS = ("image", "prediction", "decision", "score", "source", "runner_up",
             "runner_up_score", "offset", "scale")
-
-
-def _scores(clf, R):
-    """``(match or None, scores, predictions)`` of one stack: searched when it must be."""
-    size_differs = tuple(R.shape[1:3]) != tuple(clf.image_shape_[:2])
-    if clf.search == "none" or (clf.search == "auto" and not size_differs):
-        scores = clf.similarity_scores(R)
-        return None, scores, clf._predict_from_scores(scores)
-    found = clf.match(R)
-    scores = found.pce if clf.similarity == "pce" else found.ncc
-    return found, scores, clf._predict_from_scores(scores)
 
 
 def _flat(row, sources):

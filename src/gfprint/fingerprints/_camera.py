@@ -163,10 +163,10 @@ class CameraFingerprintClassifier(PRNUFingerprintClassifier):
             return self._search_for(f"images of {size[0]}x{size[1]} pixels")
         return self._search_for(None)
 
-    def _weighted_noise(self, img):
+    @staticmethod
+    def _weighted_noise(cfg, img):
         """Residual ``W`` and grey intensity ``I`` of one image."""
-        w = self._config().residual(img)
-        return w, (rgb_to_gray(img) if img.shape[2] == 3 else img[:, :, 0])
+        return cfg.residual(img), (rgb_to_gray(img) if img.shape[2] == 3 else img[:, :, 0])
 
     def match(self, X):
         """Best placement of each image's ``I * W`` on each camera fingerprint ``K``.
@@ -183,9 +183,10 @@ class CameraFingerprintClassifier(PRNUFingerprintClassifier):
         """
         check_fitted(self)
         images = self._images(X, reset=False)
+        cfg = self._config()
 
         def batch(stack):
-            found = self._match([np.multiply(*self._weighted_noise(img)) for img in stack])
+            found = self._match([np.multiply(*self._weighted_noise(cfg, img)) for img in stack])
             return [getattr(found, f.name) for f in fields(FingerprintMatch)]
 
         parts = [p for _, _, p in iter_batches(
@@ -292,17 +293,20 @@ class CameraFingerprintClassifier(PRNUFingerprintClassifier):
         scores : ndarray of float64, shape (n, n_fingerprints)
             Columns follow ``fingerprint_sources_``.
         """
+        return self._scored(X)[1]
+
+    def _scored(self, X):
         check_fitted(self)
         images = self._images(X, reset=False)
         if self._searched_images(images):
-            found = self.match(images)
-            return found.pce if self.similarity == "pce" else found.ncc
+            return self._with_match(self.match(images))
         fps = self.fingerprints_
+        cfg = self._config()
 
         def batch(stack):
             out = np.empty((len(stack), len(fps)), np.float64)
             for i, img in enumerate(stack):
-                w, grey = self._weighted_noise(img)
+                w, grey = self._weighted_noise(cfg, img)
                 for j, k in enumerate(fps):
                     expected = grey * k  # the PRNU term this camera would leave: I * K
                     if self.similarity == "pce":
@@ -315,7 +319,7 @@ class CameraFingerprintClassifier(PRNUFingerprintClassifier):
         for s, e, part in iter_batches(batch, images, n_jobs=self.n_jobs,
                                        batch_size=self.batch_size):
             scores[s:e] = part
-        return scores
+        return None, scores
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

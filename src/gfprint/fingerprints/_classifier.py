@@ -143,8 +143,8 @@ class PRNUFingerprintClassifier(ClassifierMixin, BaseEstimator):
     :meth:`match` returns the placements (crop offset, scale). The best of many
     placements scores higher than an aligned one also for a source the residual does
     not come from: use a threshold calibrated with the same search (``"auto"``, from
-    training residuals that were searched as the test residuals will be), and prefer
-    PCE, whose null distribution the search moves least. With ``search="scale"`` each
+    training residuals that were searched as the test residuals will be). With
+    ``search="scale"`` each
     residual costs one FFT correlation per fingerprint and tried scale (about
     ``len(scales) + 4 * refine`` scales).
 
@@ -493,7 +493,6 @@ class PRNUFingerprintClassifier(ClassifierMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape ``(n, *image_shape_)``, or list of arrays
-            Noise residuals; with a search, of any size (a list may mix sizes).
             Residuals of the training sources (or of the null class).
         y : array-like of shape (n,)
             Their classes.
@@ -550,13 +549,16 @@ class PRNUFingerprintClassifier(ClassifierMixin, BaseEstimator):
         scores : ndarray of float64, shape (n, n_fingerprints)
             Columns follow ``fingerprint_sources_``.
         """
+        return self._scored(X)[1]
+
+    def _scored(self, X):
+        """``(match, scores)``: the placements found when ``X`` is searched, else None."""
         check_fitted(self)
         X = self._check_X(X)
         if self._searched(X):
-            found = self._match(X)
-            return found.pce if self.similarity == "pce" else found.ncc
+            return self._with_match(self._match(X))
         if self.similarity == "ncc":
-            return ncc(X, self.fingerprints_, batch_size=self.batch_size)
+            return None, ncc(X, self.fingerprints_, batch_size=self.batch_size)
         planes = X if X.ndim >= 3 else X[:, None, :]
         fps = self.fingerprints_ if X.ndim >= 3 else self.fingerprints_[:, None, :]
         out = np.empty((len(X), len(fps)), np.float64)
@@ -564,7 +566,11 @@ class PRNUFingerprintClassifier(ClassifierMixin, BaseEstimator):
             out[s : s + self.batch_size] = pce_all_pairs(
                 planes[s : s + self.batch_size], fps, neighborhood=self.neighborhood
             )
-        return out
+        return None, out
+
+    def _with_match(self, found):
+        """``(found, scores)``: the scores of ``similarity`` from a match."""
+        return found, (found.pce if self.similarity == "pce" else found.ncc)
 
     def match(self, X):
         """Best placement of each residual on each fingerprint: score, crop offset, scale.
