@@ -4,8 +4,11 @@ For PRNU and the CNN: accuracy on clean test images; under each attack when trai
 clean images ("Atk"); when trained on images carrying the same attack ("Dfs",
 immunization: the CNN with ``augment=`` drawing the attack afresh per batch, PRNU
 fitted on attacked training images); and the CNN's Dfs with test-time augmentation
-(flips and rotations, soft voting). Training and test images are independent zoo
-draws (seeds 0 and 1); each attack draws its parameters per image.
+(flips and rotations, soft voting). "PRNU search" is PRNU scored at the best shift and
+scale of each residual on each fingerprint (``search="scale"``, Goljan & Fridrich
+2008). A last row crops without resizing (images of 26-30 pixels), for the PRNU
+methods only: the CNN takes one input size. Training and test images are independent
+zoo draws (seeds 0 and 1); each attack draws its parameters per image.
 
 Usage: python benchmarks/bench_robustness.py [--quick] [--out benchmarks/results]
 """
@@ -43,6 +46,9 @@ ATTACKS = {
 }
 
 
+CROP_ONLY = "crop 5-20 %, no resize"
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
@@ -55,11 +61,15 @@ def main():
     train = load_gan_zoo(n_per_source=n_train, random_state=0)
     test = load_gan_zoo(n_per_source=n_test, random_state=1)
     t0 = time.perf_counter()
+    # levels="auto": 2 db4 levels at 32x32 as before, 1 for the crops without resize.
+    prnu = {
+        "PRNU": make_pipeline(ResidualExtractor(), PRNUFingerprintClassifier()),
+        "PRNU search": make_pipeline(
+            ResidualExtractor(), PRNUFingerprintClassifier(search="scale")
+        ),
+    }
     table = robustness_table(
-        {
-            "PRNU": make_pipeline(ResidualExtractor(levels=2), PRNUFingerprintClassifier()),
-            "CNN": CNNAttributor(**params),
-        },
+        {**prnu, "CNN": CNNAttributor(**params)},
         (train.images, train.target),
         (test.images, test.target),
         {name: cls() for name, cls in ATTACKS.items()},
@@ -74,6 +84,10 @@ def main():
         frozen = FrozenEstimator(table.estimators[row, column])
         return TTAClassifier(frozen, voting="soft").fit(train.images, train.target)
 
+    crop_only = robustness_table(
+        prnu, (train.images, train.target), (test.images, test.target),
+        {CROP_ONLY: RandomCrop(resize=False)},
+    )
     tta_clean = tta("none", "CNN").score(test.images, test.target)
     tta_dfs = [
         tta(name, "CNN Dfs").score(cls(random_state=1).transform(test.images), test.target)
@@ -91,15 +105,20 @@ def main():
         "with soft voting over identity, flips and 90-degree rotations. Computed by "
         "`gfprint.studies.robustness_table`.",
         "",
-        f"Clean test accuracy: PRNU {table['none', 'PRNU Atk']:.3f}, CNN "
-        f"{table['none', 'CNN Atk']:.3f}, CNN + TTA {tta_clean:.3f}.",
+        f"Clean test accuracy: PRNU {table['none', 'PRNU Atk']:.3f}, PRNU search "
+        f"{table['none', 'PRNU search Atk']:.3f}, CNN {table['none', 'CNN Atk']:.3f}, "
+        f"CNN + TTA {tta_clean:.3f}.",
         "",
-        "| attack | PRNU Atk | PRNU Dfs | CNN Atk | CNN Dfs | CNN Dfs + TTA |",
-        "|---|---|---|---|---|---|",
+        "| attack | PRNU Atk | PRNU Dfs | PRNU search Atk | PRNU search Dfs | CNN Atk "
+        "| CNN Dfs | CNN Dfs + TTA |",
+        "|---|---|---|---|---|---|---|---|",
     ]
+    prnu_columns = [f"{m} {k}" for m in prnu for k in ("Atk", "Dfs")]
     for name, with_tta in zip(ATTACKS, tta_dfs):
-        cells = [table[name, c] for c in ("PRNU Atk", "PRNU Dfs", "CNN Atk", "CNN Dfs")]
+        cells = [table[name, c] for c in (*prnu_columns, "CNN Atk", "CNN Dfs")]
         lines.append(f"| {name} | " + " | ".join(f"{v:.3f}" for v in [*cells, with_tta]) + " |")
+    cells = [f"{crop_only[CROP_ONLY, c]:.3f}" for c in prnu_columns]
+    lines.append(f"| {CROP_ONLY} | " + " | ".join(cells + ["-"] * 3) + " |")
     lines += ["", f"Total time: {time.perf_counter() - t0:.0f} s."]
     print("\n".join(lines))
     out = Path(args.out)
