@@ -140,3 +140,11 @@ def test_pipeline_on_crops_without_resize(rng):
     for c, r in zip(crops, residuals):
         np.testing.assert_array_equal(r, ResidualExtractor().transform(c[None])[0])
     assert pipe.score(crops, cams.target[~train]) >= 8 / 9
+
+
+def test_rows_fitted_fingerprints_refuse_planes_of_mixed_sizes(rng):
+    clf = PRNUFingerprintClassifier().fit(rng.normal(size=(4, 20)), [0, 1, 0, 1])
+    with pytest.raises(ValueError, match="fitted on rows of 20 values"):
+        clf.predict([rng.normal(size=(5, 6)), rng.normal(size=(4, 6))])
+    with pytest.raises(ValueError, match="expecting 20 features"):
+        clf.partial_fit(rng.normal(size=(2, 24)), [0, 1])

@@ -382,12 +382,10 @@ class PRNUFingerprintClassifier(ClassifierMixin, BaseEstimator):
         self._finalize()
 
     def _accumulate_placed(self, X, sources, fp_index):
-        """Add residuals of other sizes at the canvas's top-left corner (see Notes)."""
-        if len(self.image_shape_) < 2:
-            raise ValueError(
-                f"residual rows of {X.shape[1:]} values do not fit fingerprints of "
-                f"{self.image_shape_}; residuals of other sizes must be planes."
-            )
+        """Add residuals of other sizes at the canvas's top-left corner (see Notes).
+
+        Only planes get here: ``_check_X_y`` refuses rows of another length.
+        """
         for x, src in zip(X, _py(sources)):
             j = fp_index.get(src)
             if j is None:
@@ -941,6 +939,11 @@ class PRNUFingerprintClassifier(ClassifierMixin, BaseEstimator):
 
     def _check_items(self, items, reset):
         """Residual planes of mixed sizes: one number of dimensions and of channels."""
+        if not reset and len(self.image_shape_) < 2:
+            raise ValueError(
+                f"these fingerprints were fitted on rows of {self.image_shape_[0]} values; "
+                "residuals of mixed sizes need fingerprints fitted on planes (n, H, W[, C])."
+            )
         first = items[0]
         trailing = first.shape[2:] if reset else self.image_shape_[2:]
         ndim = first.ndim if reset else len(self.image_shape_)
