@@ -5,7 +5,7 @@ the modules that need them.
 """
 
 from .exceptions import GfprintError, ImageReadError, InvalidParameterError, NotFittedError
-from .fingerprints import PRNUFingerprintClassifier
+from .fingerprints import FingerprintClustering, PRNUFingerprintClassifier
 from .residuals import CameraResidualExtractor, ResidualExtractor
 
 __version__ = "0.1.0.dev0"
@@ -27,6 +27,7 @@ def __dir__():
 __all__ = [  # noqa: F822 - CNNAttributor is provided lazily by __getattr__
     "CNNAttributor",
     "CameraResidualExtractor",
+    "FingerprintClustering",
     "GfprintError",
     "ImageReadError",
     "InvalidParameterError",

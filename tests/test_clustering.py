@@ -1,0 +1,146 @@
+"""FingerprintClustering on planted fingerprints, where the right partition is known."""
+
+import numpy as np
+import pytest
+from scipy.ndimage import uniform_filter
+from sklearn.metrics import adjusted_rand_score
+from sklearn.pipeline import make_pipeline
+
+from gfprint import CameraResidualExtractor, FingerprintClustering, PRNUFingerprintClassifier
+from gfprint.datasets import make_camera_images
+from gfprint.fingerprints._clustering import null_sd
+from gfprint.metrics import ncc, normalize
+
+
+def planted(strengths, n_each, n_null=0, shape=(32, 32), seed=0, fingerprints=None):
+    """Residuals ``a * F_k + noise`` (unit-variance noise) and ``-1`` for null ones."""
+    rng = np.random.default_rng(seed)
+    if fingerprints is None:
+        fingerprints = rng.normal(size=(len(strengths), *shape))
+    parts = [a * f + rng.normal(size=(n_each, *shape)) for a, f in zip(strengths, fingerprints)]
+    parts.append(rng.normal(size=(n_null, *shape)))
+    y = np.repeat(np.arange(-1, len(strengths)), [n_null] + [n_each] * len(strengths))
+    y = np.concatenate([y[n_null:], y[:n_null]])
+    return np.concatenate(parts).astype(np.float32), y
+
+
+def test_planted_sources_found_exactly_and_null_residuals_left_out():
+    X, y = planted([0.8, 0.6, 1.0, 0.7], n_each=25, n_null=20)
+    clu = FingerprintClustering().fit(X)
+    assert clu.n_clusters_ == 4
+    assert (clu.labels_[y == -1] == -1).all()
+    assert adjusted_rand_score(y[y >= 0], clu.labels_[y >= 0]) == 1.0
+    assert (clu.labels_ >= 0).sum() == 100
+
+
+def test_attributes_are_what_they_say():
+    X, y = planted([1.0, 0.5, 0.8], n_each=30, n_null=5)
+    clu = FingerprintClustering().fit(X)
+    sizes = np.bincount(clu.labels_[clu.labels_ >= 0])
+    assert sizes.tolist() == clu.cluster_sizes_.tolist()
+    assert (np.diff(sizes) <= 0).all()  # numbered by decreasing size
+    rows = normalize(X.reshape(len(X), -1))
+    for k in range(clu.n_clusters_):
+        members = clu.labels_ == k
+        np.testing.assert_allclose(clu.fingerprints_[k], X[members].mean(axis=0), atol=1e-5)
+        pairs = rows[members] @ rows[members].T
+        m = members.sum()
+        mean_pair = (pairs.sum() - np.trace(pairs)) / (m * (m - 1))
+        np.testing.assert_allclose(clu.cohesion_[k], mean_pair, rtol=1e-4)
+    assert clu.fingerprints_.dtype == np.float32 and clu.fingerprints_.shape[1:] == X.shape[1:]
+    assert clu.n_features_in_ == 32 * 32
+    np.testing.assert_array_equal(clu.fit_predict(X), clu.labels_)
+
+
+def test_weak_source_is_found_through_averaging():
+    # Pairwise NCC 0.06 on average, below the pairwise threshold (about 0.09 here):
+    # single pairs rarely pass, groups do once their mean is significant.
+    X, y = planted([0.25], n_each=60, n_null=60, shape=(64, 64), seed=1)
+    clu = FingerprintClustering().fit(X)
+    same = ncc(X[y == 0], X[y == 0])[np.triu_indices(60, 1)]
+    assert np.mean(same >= clu.threshold_) < 0.1
+    assert clu.n_clusters_ == 1
+    assert (clu.labels_[y == 0] == 0).mean() >= 0.9
+    assert (clu.labels_[y == -1] == -1).all()
+
+
+@pytest.mark.parametrize("min_corr, n_found", [(0.0, 1), (0.3, 2)])
+def test_related_sources_merge_only_below_min_fingerprint_correlation(min_corr, n_found):
+    # Two fingerprints that correlate by 0.1 (two seeds of one architecture).
+    rng = np.random.default_rng(2)
+    common, own = rng.normal(size=(2, 32, 32)), rng.normal(size=(2, 32, 32))
+    fps = np.sqrt(0.1) * common[0] + np.sqrt(0.9) * own
+    X, y = planted([1.0, 1.0], n_each=30, fingerprints=fps, seed=3)
+    clu = FingerprintClustering(min_fingerprint_correlation=min_corr).fit(X)
+    assert clu.n_clusters_ == n_found
+    if n_found == 2:
+        assert adjusted_rand_score(y, clu.labels_) == 1.0
+
+
+def test_null_sd_is_bartletts_formula():
+    rng = np.random.default_rng(4)
+    white = rng.normal(size=(200, 48, 48)).astype(np.float32)
+    rows = normalize(white.reshape(200, -1))
+    np.testing.assert_allclose(null_sd(rows, (48, 48)), 1 / 48, rtol=0.02)
+    # 3x3 box-filtered noise: rho = (1, 2/3, 1/3) along each axis, so the sum of
+    # rho**2 over all lags is (19/9)**2 and the standard deviation 19/9 times larger.
+    smooth = uniform_filter(white, size=(1, 3, 3), mode="wrap")
+    rows = normalize(smooth.reshape(200, -1))
+    empirical = (rows @ rows.T)[np.triu_indices(200, 1)].std()
+    predicted = null_sd(rows, (48, 48), batch_size=7)
+    np.testing.assert_allclose(predicted, empirical, rtol=0.1)
+    np.testing.assert_allclose(predicted, 19 / 9 / 48, rtol=0.05)
+
+
+def test_threshold_auto_and_numeric():
+    X, _ = planted([1.0, 1.0], n_each=10, n_null=10)
+    clu = FingerprintClustering().fit(X)
+    from scipy.stats import norm
+
+    n = len(X)
+    z = norm.isf(1e-3 / (n * (n - 1) / 2))
+    np.testing.assert_allclose(clu.threshold_, z * clu.null_sd_)
+    strict = FingerprintClustering(threshold=5.0).fit(X)  # no mean NCC reaches 5 / sqrt(m m)
+    assert strict.n_clusters_ == 0 and (strict.labels_ == -1).all()
+    assert strict.threshold_ == 5.0 and strict.fingerprints_.shape == (0, 32, 32)
+
+
+def test_result_does_not_depend_on_batching_or_neighbours():
+    X, _ = planted([0.8, 0.5, 0.6], n_each=20, n_null=10, seed=5)
+    ref = FingerprintClustering().fit(X).labels_
+    for params in ({"batch_size": 7}, {"n_neighbors": 1}, {"n_neighbors": 40}):
+        np.testing.assert_array_equal(FingerprintClustering(**params).fit(X).labels_, ref)
+
+
+def test_colour_rows_float64_and_min_cluster_size():
+    X, y = planted([1.0, 1.0], n_each=8, n_null=4, shape=(16, 16, 3))
+    clu = FingerprintClustering().fit(X)
+    assert adjusted_rand_score(y, clu.labels_) == 1.0
+    rows = FingerprintClustering().fit(X.reshape(len(X), -1).astype(np.float64))
+    np.testing.assert_array_equal(rows.labels_, clu.labels_)
+    big = FingerprintClustering(min_cluster_size=9).fit(X)
+    assert big.n_clusters_ == 0
+    assert X.dtype == np.float32 and np.isfinite(X).all()  # input untouched
+
+
+def test_bad_input():
+    with pytest.raises(ValueError, match="n_samples=1"):
+        FingerprintClustering().fit(np.zeros((1, 8, 8), np.float32))
+    with pytest.raises(ValueError, match="NaN"):
+        FingerprintClustering().fit(np.full((3, 8, 8), np.nan, np.float32))
+    with pytest.raises(ValueError):
+        FingerprintClustering().fit([np.zeros((8, 8)), np.zeros((9, 9))])
+    with pytest.raises(ValueError, match="min_fingerprint_correlation"):
+        FingerprintClustering(min_fingerprint_correlation=2).fit(np.zeros((3, 8, 8)))
+
+
+def test_pipeline_recovers_cameras_and_feeds_the_classifier():
+    cams = make_camera_images(n_cameras=3, n_images=12, shape=(128, 128), prnu_strength=0.02,
+                              random_state=0)
+    pipe = make_pipeline(CameraResidualExtractor(), FingerprintClustering())
+    labels = pipe.fit_predict(cams.images[::2])
+    assert adjusted_rand_score(cams.target[::2], labels) == 1.0
+    residuals = CameraResidualExtractor().fit_transform(cams.images)
+    clf = PRNUFingerprintClassifier().fit(residuals[::2], labels)
+    truth = {t: lab for t, lab in zip(cams.target[::2], labels)}
+    assert clf.predict(residuals[1::2]).tolist() == [truth[t] for t in cams.target[1::2]]
