@@ -396,3 +396,66 @@ def test_ctrl_c_exits_130_without_traceback_or_partial_file(folders, tmp_path):
         err = child.stderr.read()
     assert "Traceback" not in err and err.strip().splitlines()[-1] == "gfprint fit: interrupted"
     assert not model.exists() and not list(tmp_path.glob("*tmp*"))
+
+
+@pytest.fixture(scope="module")
+def dump(tmp_path_factory):
+    """One unlabelled folder: 3 cameras x 8 images at 128x128 and one 64x64 image."""
+    root = tmp_path_factory.mktemp("dump")
+    data = make_camera_images(n_cameras=3, n_images=8, shape=(128, 128), prnu_strength=0.02,
+                              random_state=1)
+    for i, (img, cam) in enumerate(zip(data.images, data.target)):
+        Image.fromarray(img).save(root / f"{i:02d}_{cam}.png")
+    Image.fromarray(data.images[0][:64, :64]).save(root / "small.png")
+    return root
+
+
+def _cluster_rows(path):
+    return list(csv.DictReader(r for r in path.read_text().splitlines() if r[0] != "#"))
+
+
+def test_cluster_groups_cameras_and_writes_a_model(dump, tmp_path, capsys):
+    out_csv, model = tmp_path / "clusters.csv", tmp_path / "clusters.npz"
+    code, out, err = run(capsys, "cluster", dump, "-o", out_csv, "-m", model, "--camera")
+    assert code == 1  # small.png could not be used, and says why
+    assert "Found 3 clusters among 24 images (sizes 8, 8, 8)" in out
+    text = out_csv.read_text()
+    assert text.startswith("# threshold: ")
+    rows = _cluster_rows(out_csv)
+    assert len(rows) == 25 and set(rows[0]) == {"image", "cluster", "cluster_size",
+                                                 "correlation", "error"}
+    by_camera = {}
+    for r in rows:
+        if r["image"].endswith("small.png"):
+            assert r["cluster"] == "" and "64x64" in r["error"]
+        else:
+            by_camera.setdefault(Path(r["image"]).stem[3:], set()).add(r["cluster"])
+            assert r["cluster_size"] == "8" and float(r["correlation"]) > 0
+    assert sorted(map(len, by_camera.values())) == [1, 1, 1]
+    assert len(set.union(*by_camera.values())) == 3
+    # The clusters' fingerprints attribute the images they came from.
+    code, out, _ = run(capsys, "attribute", model, dump, "--format", "json")
+    cluster_of = {r["image"]: r["cluster"] for r in rows}
+    scored = [r for r in json.loads(out) if not r["error"]]
+    assert len(scored) == 24
+    assert all(r["prediction"] == f"cluster{cluster_of[r['image']]}" for r in scored)
+
+
+def test_cluster_other_sizes_and_options(dump, tmp_path, capsys):
+    out_csv = tmp_path / "c.csv"
+    # --size crops every image, the 64x64 one too small for it.
+    code, out, _ = run(capsys, "cluster", dump, "-o", out_csv, "--camera", "--size", "120",
+                       "--quiet")
+    assert code == 1 and out == ""
+    rows = _cluster_rows(out_csv)
+    assert sum(r["cluster"] not in ("", "-1") for r in rows) == 24
+    # A threshold no pair reaches: every image is a cluster of its own.
+    code, out, _ = run(capsys, "cluster", dump, "-o", out_csv, "--camera", "--threshold", "10")
+    assert "Found 0 clusters among 24 images" in out
+    rows = _cluster_rows(out_csv)
+    assert {r["cluster"] for r in rows} == {"-1", ""}
+    with pytest.raises(SystemExit) as exit_:
+        run(capsys, "cluster", dump, "-o", out_csv, "--min-correlation", "2")
+    assert exit_.value.code == 2 and "from 0 to 1" in capsys.readouterr().err
+    code, _, err = run(capsys, "cluster", dump / "small.png", "-o", out_csv)
+    assert code == 2 and "at least 2 images" in err

@@ -103,6 +103,7 @@ def test_threshold_auto_and_numeric():
     strict = FingerprintClustering(threshold=5.0).fit(X)  # no mean NCC reaches 5 / sqrt(m m)
     assert strict.n_clusters_ == 0 and (strict.labels_ == -1).all()
     assert strict.threshold_ == 5.0 and strict.fingerprints_.shape == (0, 32, 32)
+    assert np.isnan(strict.member_correlation_).all()
 
 
 def test_result_does_not_depend_on_batching_or_neighbours():
@@ -144,3 +145,19 @@ def test_pipeline_recovers_cameras_and_feeds_the_classifier():
     clf = PRNUFingerprintClassifier().fit(residuals[::2], labels)
     truth = {t: lab for t, lab in zip(cams.target[::2], labels)}
     assert clf.predict(residuals[1::2]).tolist() == [truth[t] for t in cams.target[1::2]]
+
+
+def test_member_correlation():
+    X, y = planted([1.0, 0.7], n_each=12, n_null=3, seed=6)
+    clu = FingerprintClustering().fit(X)
+    rows = normalize(X.reshape(len(X), -1)).astype(np.float64)
+    for i in range(len(X)):
+        k = clu.labels_[i]
+        if k >= 0:
+            others = np.flatnonzero((clu.labels_ == k) & (np.arange(len(X)) != i))
+            expected = (rows[others] @ rows[i]).mean()
+        else:
+            expected = max((rows[clu.labels_ == j] @ rows[i]).mean()
+                           for j in range(clu.n_clusters_))
+        np.testing.assert_allclose(clu.member_correlation_[i], expected, atol=1e-5)
+    assert clu.member_correlation_[y == 0].mean() > clu.member_correlation_[y == 1].mean()

@@ -1,8 +1,8 @@
-"""The ``gfprint`` command: fingerprint, attribute and evaluate folders of images.
+"""The ``gfprint`` command: fingerprint, attribute, evaluate and cluster folders of images.
 
-No forensic logic of its own: it drives ``ResidualExtractor`` and
-``PRNUFingerprintClassifier`` over files, streams them in chunks, and formats what
-they return.
+No forensic logic of its own: it drives ``ResidualExtractor``,
+``PRNUFingerprintClassifier`` and ``FingerprintClustering`` over files, streams them in
+chunks, and formats what they return.
 
 Size policy: images of any size are fitted and attributed. At ``fit`` time, images
 of mixed sizes are placed at the top-left corner of one canvas, the largest height by
@@ -169,15 +169,21 @@ def _residual_chunks(paths, extractor, crop, args, desc):
                 groups[img.shape][0].append(img)
                 groups[img.shape][1].append(i)
             bar.update(min(_CHUNK, len(paths) - start))
-            if not groups:
-                yield np.array([], dtype=int), None, errors
             for images, ok in groups.values():
                 mixed = _stack_mixed_dtypes(images)  # 8- and 16-bit: each by its own type
                 stack = np.stack(images) if mixed is None else mixed
-                # No extractor: the classifier takes the images (camera mode).
-                residuals = stack if extractor is None else extractor.transform(stack)
+                try:
+                    # No extractor: the classifier takes the images (camera mode).
+                    residuals = stack if extractor is None else extractor.transform(stack)
+                except ValueError as exc:  # e.g. too small for the wavelet levels asked
+                    if getattr(args, "strict", False):
+                        raise CommandError(f"{_safe(paths[ok[0]])}: {exc}") from None
+                    errors.update(dict.fromkeys(ok, str(exc).splitlines()[0]))
+                    continue
                 yield np.array(ok, dtype=int), residuals, errors
                 errors = {}
+            if errors or not groups:
+                yield np.array([], dtype=int), None, errors
 
 
 def _report_errors(args, errors, paths):
@@ -285,6 +291,20 @@ def _rate(text):
     value = _finite(text)
     if not 0 < value < 1:
         raise argparse.ArgumentTypeError(f"expected a rate between 0 and 1, got {text!r}")
+    return value
+
+
+def _positive(text):
+    value = _finite(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
+
+
+def _fraction(text):
+    value = _finite(text)
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"expected a number from 0 to 1, got {text!r}")
     return value
 
 
@@ -462,6 +482,82 @@ def cmd_attribute(args) -> int:
         print(f"gfprint attribute: {failed} of {len(rows)} images could not be attributed "
               "(decision 'error' in their rows).", file=sys.stderr)
     return EXIT_IMAGES_FAILED if failed else 0
+
+
+def cmd_cluster(args) -> int:
+    """``gfprint cluster IMAGE_OR_DIR... -o clusters.csv``: blind grouping by source."""
+    import numpy as np
+
+    from . import FingerprintClustering, PRNUFingerprintClassifier
+    from .residuals import CAMERA_SETTING, ResidualExtractor
+
+    _check_output(args.output, "output")
+    if args.model is not None:
+        _check_output(args.model, "model file")
+    clu = FingerprintClustering(
+        threshold="auto" if args.threshold is None else args.threshold,
+        min_fingerprint_correlation=args.min_correlation,
+    )
+    validate_parameters(clu)
+    paths = _image_files(args.images)
+    settings = {k: v for k, v in ResidualExtractor().get_params().items() if k in CAMERA_SETTING}
+    if args.camera:
+        settings.update(CAMERA_SETTING)
+    crop = None if args.size is None else (args.size, args.size)
+    extractor = _extractor(settings, args.jobs)
+    by_size, errors = {}, {}
+    for idx, R, bad in _residual_chunks(paths, extractor, crop, args, "residuals"):
+        errors.update(bad)
+        if R is not None:
+            by_size.setdefault(R.shape[1:], []).append((idx, R))
+    if not by_size:
+        _report_errors(args, errors, paths)
+        raise CommandError("no image could be used.")
+    shape = max(by_size, key=lambda k: sum(len(i) for i, _ in by_size[k]))
+    idx = np.concatenate([i for i, _ in by_size[shape]])
+    R = np.concatenate([r for _, r in by_size[shape]])
+    n_used = len(idx)
+    for other, parts in by_size.items():
+        if other != shape:
+            for i in np.concatenate([j for j, _ in parts]):
+                errors[int(i)] = (
+                    f"{other[0]}x{other[1]} pixels, but the {n_used} images clustered are "
+                    f"{shape[0]}x{shape[1]} (clustering needs one size; --size S crops)"
+                )
+    if n_used < 2:
+        raise CommandError(f"clustering needs at least 2 images of one size, got {n_used}.")
+    _note(args, f"clustering {n_used} residuals of {shape[0]}x{shape[1]}")
+    clu.fit(R)
+    rows = [{"image": _safe(p), "cluster": "", "cluster_size": None, "correlation": None,
+             "error": errors.get(i, "")} for i, p in enumerate(paths)]
+    for k, i in enumerate(idx):
+        label = int(clu.labels_[k])
+        rows[i].update(
+            cluster=label, correlation=float(clu.member_correlation_[k]),
+            cluster_size=int(clu.cluster_sizes_[label]) if label >= 0 else 1,
+        )
+    fields = ["image", "cluster", "cluster_size", "correlation", "error"]
+    buf = io.StringIO()
+    buf.write(f"# threshold: {clu.threshold_:.6g}\n# null_sd: {clu.null_sd_:.6g}\n")
+    writer = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    _write_atomic(args.output, buf.getvalue().encode())
+    if args.model is not None and clu.n_clusters_:
+        keep = clu.labels_ >= 0
+        names = np.array([f"cluster{k}" for k in range(clu.n_clusters_)])
+        clf = PRNUFingerprintClassifier().fit(R[keep], names[clu.labels_[keep]])
+        clf.save(args.model, metadata={"extractor": settings, "crop": list(crop) if crop
+                                       else None, "real": [], "camera": False})
+    _report_errors(args, errors, paths)
+    if not args.quiet:
+        sizes = ", ".join(map(str, clu.cluster_sizes_.tolist())) or "none"
+        single = int((clu.labels_ < 0).sum())
+        print(f"Found {clu.n_clusters_} clusters among {n_used} images (sizes {sizes}); "
+              f"{single} images in no cluster. Rows written to {_safe(args.output)}"
+              + (f"; fingerprints to {_safe(args.model)}"
+                 if args.model is not None and clu.n_clusters_ else ""))
+    return EXIT_IMAGES_FAILED if errors else 0
 
 
 def _summary(clf, meta, y, rows):
@@ -642,6 +738,10 @@ _EXAMPLES = {
   gfprint evaluate model.npz held_out/                    summary and confusion matrix
   gfprint evaluate model.npz held_out/ --format json > report.json
   gfprint evaluate model.npz held_out/ --fpr 0.05 --plots report/""",
+    "cluster": """examples:
+  gfprint cluster dump/ -o clusters.csv                  which images share a source
+  gfprint cluster dump/ -o clusters.csv -m clusters.npz  + a model for 'gfprint attribute'
+  gfprint cluster photos/ -o cams.csv --camera           camera-PRNU residuals""",
     "demo": """examples:
   gfprint demo --quick        seconds: a smoke run
   gfprint demo --out plots/   the full study, plots in plots/""",
@@ -735,6 +835,25 @@ def _parser():
         formats = ["table", "csv", "json"] if name == "attribute" else ["text", "csv", "json"]
         p.add_argument("--format", default=formats[0], choices=formats)
         p.set_defaults(func=cmd_attribute if name == "attribute" else cmd_evaluate)
+
+    p = add("cluster", "group unlabelled images by the source whose fingerprint they carry")
+    p.add_argument("images", nargs="+", help="image files or folders")
+    p.add_argument("-o", "--output", required=True, help="CSV file to write, one row per image")
+    p.add_argument("-m", "--model", default=None,
+                   help="also write the clusters' fingerprints as a model file (.npz) for "
+                   "'gfprint attribute'")
+    p.add_argument("--camera", action="store_true",
+                   help="camera-PRNU residual (grey, zero-mean, Wiener-DFT, sigma 5)")
+    p.add_argument("--size", type=int, default=None,
+                   help="centre-crop every image to SIZE x SIZE (default: the images of the "
+                   "most common size are clustered, the others reported)")
+    p.add_argument("--threshold", type=_positive, default=None,
+                   help="NCC two single images must reach to be grouped (default: from a "
+                   "null model, for a 0.001 chance of a false pair)")
+    p.add_argument("--min-correlation", type=_fraction, default=0.3,
+                   help="noise-corrected fingerprint correlation two groups need to merge "
+                   "(default 0.3)")
+    p.set_defaults(func=cmd_cluster)
 
     p = add("demo", "PRNU and CNN study on the built-in GAN zoo")
     p.add_argument("--quick", action="store_true", help="small and fast (seconds)")

@@ -83,6 +83,10 @@ class FingerprintClustering(ClusterMixin, BaseEstimator):
         shape.
     cohesion_ : ndarray of float64, shape (n_clusters_,)
         Mean NCC between two residuals of each cluster.
+    member_correlation_ : ndarray of float64, shape (n,)
+        Mean NCC of each residual with the other members of its cluster; for an
+        unclustered residual, the highest mean NCC with the members of any cluster
+        (NaN when there is none). Low values mark the weakest members.
     null_sd_ : float
         Standard deviation of the NCC of two independent residuals (Notes).
     threshold_ : float
@@ -235,6 +239,9 @@ class FingerprintClustering(ClusterMixin, BaseEstimator):
             if not groups.run(groups.add_pairs(groups.group_pairs())):
                 break
         self._set_labels(X, groups)
+        self.member_correlation_ = _member_correlation(
+            rows, self.labels_, self.n_clusters_, self.batch_size
+        )
         return self
 
     def _resolve_threshold(self, n):
@@ -428,6 +435,30 @@ class _Agglomeration:
     def roots(self):
         roots = np.flatnonzero(self.alive)
         return roots, np.array(self.size)[roots]
+
+
+def _member_correlation(rows, labels, k, batch_size):
+    """Mean NCC of each row with the other members of its cluster (see the attribute)."""
+    out = np.full(len(rows), np.nan)
+    if k == 0:
+        return out
+    sums = np.zeros((k, rows.shape[1]), dtype=np.float64)
+    np.add.at(sums, labels[labels >= 0], rows[labels >= 0])
+    sizes = np.bincount(labels[labels >= 0], minlength=k)
+    for s in range(0, len(rows), batch_size):
+        block, lab = rows[s : s + batch_size], labels[s : s + batch_size]
+        links = block @ sums.T.astype(np.float32)
+        own = lab >= 0
+        i = np.flatnonzero(own)
+        # The member's own row is in its cluster's sum: remove its unit self-product.
+        links[i, lab[own]] -= 1.0
+        counts = np.broadcast_to(sizes.astype(np.float64), links.shape).copy()
+        counts[i, lab[own]] -= 1
+        with np.errstate(divide="ignore", invalid="ignore"):
+            links = links / counts
+        out[s : s + batch_size] = np.where(own, links[np.arange(len(lab)), np.maximum(lab, 0)],
+                                           links.max(axis=1))
+    return out
 
 
 def _cluster_means(X, labels, k, batch_size):
