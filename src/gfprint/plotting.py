@@ -12,6 +12,7 @@ __all__ = [
     "plot_confusion_matrix",
     "plot_correlation_histograms",
     "plot_fingerprints",
+    "plot_localization",
     "plot_roc",
 ]
 
@@ -218,4 +219,63 @@ def plot_confusion_matrix(y_true, y_pred, labels):
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
     fig.tight_layout()
+    return fig
+
+
+def plot_localization(image, probability, *, absent=False, mask=None, title=None):
+    """An image beside its localization map, and the map overlaid on it.
+
+    Parameters
+    ----------
+    image : array-like of shape (H, W) or (H, W, 3)
+        The image (uint8, or float on [0, 1]).
+    probability : array-like of shape (H, W) or LocalizationMap
+        Probability that each pixel's window carries the fingerprint
+        (:func:`gfprint.localization.localize`).
+    absent : bool, default=False
+        Show ``1 - probability``: where the fingerprint is missing (the tampering map
+        of camera forensics).
+    mask : array-like of bool, shape (H, W), default=None
+        The true region, outlined when given.
+    title : str, default=None
+        Figure title.
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> import numpy as np
+    >>> from gfprint.plotting import plot_localization
+    >>> fig = plot_localization(np.zeros((32, 32), np.uint8), np.ones((32, 32)) * 0.2)
+    >>> len(fig.axes)  # image, map, overlay and the colour bar
+    4
+    >>> plt.close(fig)
+    """
+    plt = _pyplot()
+    prob = np.asarray(getattr(probability, "probability", probability), dtype=np.float64)
+    img = np.asarray(image)
+    if prob.shape != img.shape[:2]:
+        raise ValueError(f"map of shape {prob.shape} for an image of shape {img.shape}.")
+    shown = 1.0 - prob if absent else prob
+    label = "P(fingerprint absent)" if absent else "P(fingerprint present)"
+    fig, axes = plt.subplots(1, 3, figsize=(11, 3.8), layout="constrained")
+    cmap = "gray" if img.ndim == 2 else None
+    for ax, name in zip(axes, ("image", label, "overlay")):
+        ax.set_title(name)
+        ax.set_axis_off()
+    axes[0].imshow(img, cmap=cmap)
+    im = axes[1].imshow(shown, vmin=0, vmax=1, cmap="magma")
+    axes[2].imshow(img, cmap=cmap)
+    axes[2].imshow(shown, vmin=0, vmax=1, cmap="magma", alpha=0.5)
+    if mask is not None:
+        for ax in axes[1:]:
+            ax.contour(np.asarray(mask, float), levels=[0.5], colors="cyan", linewidths=1)
+    fig.colorbar(im, ax=axes[1:], shrink=0.8)
+    if title:
+        fig.suptitle(title)
     return fig
