@@ -76,12 +76,12 @@ class FingerprintClustering(ClusterMixin, BaseEstimator):
         residuals left as singletons.
     n_clusters_ : int
         Number of clusters (sources) found.
-    cluster_sizes_ : ndarray of int, shape (n_clusters_,)
+    cluster_sizes_ : ndarray of int, shape (n_clusters,)
         Number of residuals in each cluster.
-    fingerprints_ : ndarray of float32, shape (n_clusters_, ...)
+    fingerprints_ : ndarray of float32, shape (n_clusters, ...)
         Mean residual of each cluster: its estimated fingerprint, in the residuals'
         shape.
-    cohesion_ : ndarray of float64, shape (n_clusters_,)
+    cohesion_ : ndarray of float64, shape (n_clusters,)
         Mean NCC between two residuals of each cluster.
     member_correlation_ : ndarray of float64, shape (n,)
         Mean NCC of each residual with the other members of its cluster; for an
