@@ -15,6 +15,7 @@ from sklearn.utils.validation import check_array, validate_data
 from .._param_validation import Interval, StrOptions, fit_context
 from .._utils import progress
 from ..metrics import normalize
+from ._classifier import _ndim
 
 __all__ = ["FingerprintClustering"]
 
@@ -265,7 +266,7 @@ class FingerprintClustering(ClusterMixin, BaseEstimator):
         self.fingerprints_ = _cluster_means(X, labels, self.n_clusters_, self.batch_size)
 
     def _check_X(self, X):
-        if getattr(X, "ndim", np.ndim(X) if not isinstance(X, list) else 0) == 2:
+        if _ndim(X) == 2:  # rows: scikit-learn's validation, with its feature checks
             X = validate_data(self, X, reset=True, dtype=[np.float32, np.float64])
         else:
             X = check_array(X, allow_nd=True, dtype=[np.float32, np.float64])
