@@ -450,8 +450,11 @@ def test_cluster_other_sizes_and_options(dump, tmp_path, capsys):
     rows = _cluster_rows(out_csv)
     assert sum(r["cluster"] not in ("", "-1") for r in rows) == 24
     # A threshold no pair reaches: every image is a cluster of its own.
-    code, out, _ = run(capsys, "cluster", dump, "-o", out_csv, "--camera", "--threshold", "10")
+    model = tmp_path / "none.npz"
+    code, out, err = run(capsys, "cluster", dump, "-o", out_csv, "--camera", "--threshold", "10",
+                         "-m", model)
     assert "Found 0 clusters among 24 images" in out
+    assert "no cluster was found" in err and not model.exists()
     rows = _cluster_rows(out_csv)
     assert {r["cluster"] for r in rows} == {"-1", ""}
     with pytest.raises(SystemExit) as exit_:

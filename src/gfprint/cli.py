@@ -191,6 +191,14 @@ def _report_errors(args, errors, paths):
         print(f"gfprint {args.command}: {_safe(paths[i])}: {reason}", file=sys.stderr)
 
 
+def _residual_settings(camera):
+    """The residual settings a model records: the generator default, or the camera's."""
+    from .residuals import CAMERA_SETTING, ResidualExtractor
+
+    defaults = ResidualExtractor().get_params()
+    return {k: defaults[k] for k in CAMERA_SETTING} | (dict(CAMERA_SETTING) if camera else {})
+
+
 def _extractor(settings, jobs):
     from .residuals import ResidualExtractor
 
@@ -316,7 +324,6 @@ def cmd_fit(args) -> int:
     from . import PRNUFingerprintClassifier
     from .datasets import load_image_folder
     from .fingerprints import CameraFingerprintClassifier
-    from .residuals import CAMERA_SETTING, ResidualExtractor
 
     _check_output(args.output, "model file")
     data = load_image_folder(args.root, lazy=True)
@@ -329,9 +336,7 @@ def cmd_fit(args) -> int:
     if reals:
         _note(args, f"real images (no fingerprint): {', '.join(reals)}")
     crop = None if args.size is None else (args.size, args.size)
-    settings = {k: v for k, v in ResidualExtractor().get_params().items() if k in CAMERA_SETTING}
-    if args.camera:
-        settings.update(CAMERA_SETTING)
+    settings = _residual_settings(args.camera)
     for key in ("denoiser", "levels", "sigma"):
         if getattr(args, key) is not None:
             settings[key] = getattr(args, key)
@@ -489,7 +494,6 @@ def cmd_cluster(args) -> int:
     import numpy as np
 
     from . import FingerprintClustering, PRNUFingerprintClassifier
-    from .residuals import CAMERA_SETTING, ResidualExtractor
 
     _check_output(args.output, "output")
     if args.model is not None:
@@ -500,9 +504,7 @@ def cmd_cluster(args) -> int:
     )
     validate_parameters(clu)
     paths = _image_files(args.images)
-    settings = {k: v for k, v in ResidualExtractor().get_params().items() if k in CAMERA_SETTING}
-    if args.camera:
-        settings.update(CAMERA_SETTING)
+    settings = _residual_settings(args.camera)
     crop = None if args.size is None else (args.size, args.size)
     extractor = _extractor(settings, args.jobs)
     by_size, errors = {}, {}
@@ -549,6 +551,8 @@ def cmd_cluster(args) -> int:
         clf = PRNUFingerprintClassifier().fit(R[keep], names[clu.labels_[keep]])
         clf.save(args.model, metadata={"extractor": settings, "crop": list(crop) if crop
                                        else None, "real": [], "camera": False})
+    elif args.model is not None:
+        _note(args, f"no cluster was found: {_safe(args.model)} was not written")
     _report_errors(args, errors, paths)
     if not args.quiet:
         sizes = ", ".join(map(str, clu.cluster_sizes_.tolist())) or "none"

@@ -75,7 +75,11 @@ def local_ncc(residual, reference, *, window=64) -> np.ndarray:
     >>> bool(m[:, :24].mean() > 0.5 > m[:, 40:].mean())
     True
     """
-    r, f = _planes(residual, reference)
+    return _local_ncc(*_planes(residual, reference), window)
+
+
+def _local_ncc(r, f, window):
+    """:func:`local_ncc` of checked float64 planes ``(H, W, C)``."""
     channels = r.shape[2]
 
     def box(x):
@@ -118,7 +122,11 @@ def window_null_sd(residual, reference, window) -> float:
     >>> round(window_null_sd(rng.normal(size=(256, 256)), rng.normal(size=(256, 256)), 16), 3)
     0.062
     """
-    r, f = _planes(residual, reference)
+    return _window_null_sd(*_planes(residual, reference), window)
+
+
+def _window_null_sd(r, f, window):
+    """:func:`window_null_sd` of checked float64 planes ``(H, W, C)``."""
     spectra = []
     for x in (r, f):
         x = x - x.mean()
@@ -237,8 +245,9 @@ def localize(residual, reference, *, window=64, expected=None, n_iter=200) -> Lo
     >>> bool(p[52:76, 52:76].mean() < 0.1 and p[:24].mean() > 0.9)
     True
     """
-    ncc = local_ncc(residual, reference, window=window)
-    sd0 = window_null_sd(residual, reference, window)
+    r, f = _planes(residual, reference)  # converted and checked once for both maps
+    ncc = _local_ncc(r, f, window)
+    sd0 = _window_null_sd(r, f, window)
     step = max(window // 4, 1)
     sample = ncc[step // 2 :: step, step // 2 :: step].ravel().astype(np.float64)
     mu, sd1, pi = _fit_mixture(sample, sd0, expected, n_iter)
