@@ -40,6 +40,29 @@ def _planes(residual, reference):
     return r, f
 
 
+def _check_window(window, shape):
+    """Refuse a window larger than the image: no window would lie inside it."""
+    if window > min(shape[:2]):
+        raise ValueError(
+            f"window of {window} pixels is larger than the image of {shape[0]}x{shape[1]}; "
+            f"give a window of at most {min(shape[:2])}."
+        )
+
+
+def _tiled(fingerprint, shape, offset):
+    """``fingerprint`` repeated over a plane of ``shape`` (H, W), phased by ``offset``.
+
+    ``offset`` is the plane's top-left pixel in the fingerprint's grid, as in
+    :class:`~gfprint.metrics.FingerprintMatch`: the plane's pixel ``(y, x)`` gets the
+    fingerprint's pixel ``((y + offset[0]) % h, (x + offset[1]) % w)``. A plane inside
+    the fingerprint gets the part it covers; a larger plane, copies side by side.
+    """
+    h, w = fingerprint.shape[:2]
+    rows = (np.arange(shape[0]) + int(offset[0])) % h
+    cols = (np.arange(shape[1]) + int(offset[1])) % w
+    return fingerprint[rows][:, cols]
+
+
 @validate_params({"window": [Interval(Integral, 2, None, closed="left")]})
 def local_ncc(residual, reference, *, window=64) -> np.ndarray:
     """NCC of a residual and a reference in a square window centred at every pixel.
@@ -75,7 +98,9 @@ def local_ncc(residual, reference, *, window=64) -> np.ndarray:
     >>> bool(m[:, :24].mean() > 0.5 > m[:, 40:].mean())
     True
     """
-    return _local_ncc(*_planes(residual, reference), window)
+    r, f = _planes(residual, reference)
+    _check_window(window, r.shape)
+    return _local_ncc(r, f, window)
 
 
 def _local_ncc(r, f, window):
@@ -159,6 +184,13 @@ class LocalizationMap:
         Share of the image estimated to carry the fingerprint.
     window : int
         The window side used.
+    source : label or None
+        The source whose fingerprint was the reference, when the map comes from a
+        classifier's ``localize`` method.
+    offset : tuple of int or None
+        With ``source``: the image's top-left pixel in the fingerprint's grid (as
+        :class:`~gfprint.metrics.FingerprintMatch`); negative when the image is the
+        larger.
     """
 
     probability: np.ndarray
@@ -168,6 +200,8 @@ class LocalizationMap:
     expected: float
     fraction: float
     window: int
+    source: object = None
+    offset: tuple | None = None
 
 
 @validate_params(
@@ -183,10 +217,10 @@ def localize(residual, reference, *, window=64, expected=None, n_iter=200) -> Lo
     The windowed correlation :func:`local_ncc` is modelled as a mixture of two
     normal laws: where the fingerprint is absent, mean 0 and the spread
     ``null_sd`` that Bartlett's formula gives for independent fields (known, not
-    fitted); where it is present, a positive mean ``expected`` and a spread of at
-    least ``null_sd``. The mixture is fitted by expectation-maximisation on windows
-    a quarter-window apart, and each pixel gets the posterior probability of the
-    second law.
+    fitted); where it is present, a mean ``expected`` (when estimated, at least
+    three null spreads) and a spread of at least ``null_sd``. The mixture is fitted
+    by expectation-maximisation on windows a quarter-window apart, and each pixel
+    gets the posterior probability of the second law.
 
     Parameters
     ----------
@@ -246,6 +280,7 @@ def localize(residual, reference, *, window=64, expected=None, n_iter=200) -> Lo
     True
     """
     r, f = _planes(residual, reference)  # converted and checked once for both maps
+    _check_window(window, r.shape)
     ncc = _local_ncc(r, f, window)
     sd0 = _window_null_sd(r, f, window)
     step = max(window // 4, 1)
@@ -263,7 +298,9 @@ def _fit_mixture(x, sd0, expected, n_iter):
     """EM for ``(1 - pi) N(0, sd0) + pi N(mu, sd1)``, ``sd0`` fixed, ``sd1 >= sd0``.
 
     ``mu`` is fixed when ``expected`` is given; otherwise it starts at the 90th
-    percentile (at least three null spreads) and stays positive.
+    percentile and stays at least three null spreads: a mean closer to the null than
+    that cannot be told from the null's own tail at this window, and a component
+    allowed there fits the tail of an image that carries no fingerprint at all.
     """
     mu = expected if expected is not None else max(np.percentile(x, 90), 3 * sd0)
     sd1, pi = sd0, 0.5
@@ -276,6 +313,6 @@ def _fit_mixture(x, sd0, expected, n_iter):
         if total <= 0:
             break
         if expected is None:
-            mu = max(float((w * x).sum() / total), sd0)
+            mu = max(float((w * x).sum() / total), 3 * sd0)
         sd1 = max(float(np.sqrt((w * (x - mu) ** 2).sum() / total)), sd0)
     return mu, sd1, pi

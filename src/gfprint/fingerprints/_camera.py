@@ -10,12 +10,13 @@ import numpy as np
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_consistent_length, column_or_1d
 
-from .._param_validation import Interval, StrOptions
+from .._param_validation import Interval, StrOptions, validate_params
 from .._validation import ImageSet, check_fitted, check_images, iter_batches
-from ..metrics import FingerprintMatch, ncc, pce
+from ..localization import _check_window
+from ..metrics import FingerprintMatch, match_fingerprints, ncc, pce
 from ..residuals._extract import CAMERA_SETTING, ResidualConfig, mle_terms
 from ..residuals._filters import rgb_to_gray
-from ._classifier import PRNUFingerprintClassifier, _py
+from ._classifier import _LOCALIZE_CONSTRAINTS, PRNUFingerprintClassifier, _py
 
 __all__ = ["CameraFingerprintClassifier"]
 
@@ -192,6 +193,82 @@ class CameraFingerprintClassifier(PRNUFingerprintClassifier):
         parts = [p for _, _, p in iter_batches(
             batch, images, n_jobs=self.n_jobs, batch_size=self.batch_size)]
         return FingerprintMatch(*(np.concatenate(cols) for cols in zip(*parts)))
+
+    @validate_params(_LOCALIZE_CONSTRAINTS)
+    def localize(self, X, *, source=None, window=64, expected=None):
+        """Where in each image a camera's fingerprint is, and where it is missing.
+
+        The tampering map of Chen et al. (2008): the image's residual ``W`` against
+        ``I * K``, with ``K`` the fingerprint of ``source`` (by default each image's
+        best match, by the PCE of a search over shifts) and ``I`` the image's grey
+        intensity, through :func:`gfprint.localization.localize`. ``1 - probability``
+        is the probability that a region did not come from the camera (pasted in,
+        generated). Placement: aligned for an image of the fingerprints' size, at the
+        best shift (:meth:`match`) for a smaller one.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, h, w[, C]) or sequence of path
+            Images of one size, at most the fingerprints'.
+        source : label, default=None
+            The camera (a label of ``fingerprint_sources_``) whose fingerprint to
+            look for; ``None``: the best match of each image.
+        window : int, default=64
+            Window side (see :func:`~gfprint.localization.local_ncc`); at most the
+            images' smaller side.
+        expected : float, default=None
+            Mean windowed NCC of the camera's own images, when known; ``None``:
+            estimated from each image.
+
+        Returns
+        -------
+        maps : list of LocalizationMap
+            One per image, with ``source`` and ``offset`` filled in.
+
+        Examples
+        --------
+        A photo of camera 0 with a region pasted from a photo of camera 1:
+
+        >>> import numpy as np
+        >>> from gfprint.datasets import make_camera_images
+        >>> from gfprint.fingerprints import CameraFingerprintClassifier
+        >>> cams = make_camera_images(n_cameras=2, n_images=9, shape=(256, 256),
+        ...                           random_state=0)
+        >>> train = np.r_[1:9, 10:18]  # images 0 and 9 are left for the test
+        >>> clf = CameraFingerprintClassifier().fit(cams.images[train], cams.target[train])
+        >>> img = cams.images[0].copy()
+        >>> img[64:192, 64:192] = cams.images[9][64:192, 64:192]
+        >>> found = clf.localize([img], window=64)[0]
+        >>> str(found.source)
+        'camera_0'
+        >>> tampered = 1 - found.probability
+        >>> bool(tampered[96:160, 96:160].mean() > 0.3 and tampered[:32].mean() < 0.05)
+        True
+        """
+        check_fitted(self)
+        j = self._source_index(source)
+        images = self._images(X, reset=False)
+        size = (images.height, images.width)
+        if size[0] > self.image_shape_[0] or size[1] > self.image_shape_[1]:
+            raise ValueError(
+                f"images of {size[0]}x{size[1]} pixels are larger than the camera "
+                f"fingerprints ({self.image_shape_[0]}x{self.image_shape_[1]}): no part "
+                "of them can be laid on the camera's frame."
+            )
+        _check_window(window, size)
+        cfg = self._config()
+
+        def batch(stack):
+            maps = []
+            for img in stack:
+                w, grey = self._weighted_noise(cfg, img)
+                found = match_fingerprints([w * grey], self.fingerprints_,
+                                           neighborhood=self.neighborhood)
+                maps.append(self._localized(w, grey, found, 0, j, window, expected))
+            return maps
+
+        return [m for _, _, part in iter_batches(
+            batch, images, n_jobs=self.n_jobs, batch_size=self.batch_size) for m in part]
 
     def _check_X_y(self, X, y, reset):
         if y is None:

@@ -16,8 +16,15 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from .._param_validation import Interval, StrOptions, fit_context, validate_parameters
+from .._param_validation import (
+    Interval,
+    StrOptions,
+    fit_context,
+    validate_parameters,
+    validate_params,
+)
 from .._validation import check_fitted
+from ..localization import _check_window, _tiled, localize
 from ..metrics import match_fingerprints, ncc
 from ..metrics._correlation import pce_all_pairs
 from ._io import read_fingerprint_file, write_fingerprint_file
@@ -27,6 +34,11 @@ __all__ = ["PRNUFingerprintClassifier", "null_quantile_threshold"]
 #: Scale grid of ``search="scale"`` when ``scales=None``: enlargements of 1 to 1.35,
 #: that is crops of up to 26 % of the side resized back to the original size.
 DEFAULT_SCALES = (1.0, 1.05, 1.1, 1.15, 1.2, 1.25, 1.3, 1.35)
+
+_LOCALIZE_CONSTRAINTS = {
+    "window": [Interval(Integral, 2, None, closed="left")],
+    "expected": [Interval(Real, 0, 1, closed="right"), None],
+}
 
 
 class PRNUFingerprintClassifier(ClassifierMixin, BaseEstimator):
@@ -617,6 +629,94 @@ class PRNUFingerprintClassifier(ClassifierMixin, BaseEstimator):
             X, self.fingerprints_, scales=scales, refine=self.refine,
             neighborhood=self.neighborhood,
         )
+
+    @validate_params(_LOCALIZE_CONSTRAINTS)
+    def localize(self, X, *, source=None, window=64, expected=None):
+        """Where in each residual a fingerprint is: generated material in a photo.
+
+        The fingerprint of ``source`` (by default each residual's best match, by the
+        PCE of a search over shifts) is laid on the residual, and
+        :func:`gfprint.localization.localize` maps, pixel by pixel, the probability
+        that the window around it carries the fingerprint. Placement: aligned when the
+        fingerprint has the residual's size; at its best placement (:meth:`match`,
+        shifts only) when one is smaller than the other. On a residual larger than
+        the fingerprint, the fingerprint is repeated side by side from that
+        placement, so that generated images pasted in a grid with it are found whole;
+        generated material off that grid is not.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, h, w[, C]), or list of arrays
+            Noise residuals of the images, with the fingerprints' number of channels.
+        source : label, default=None
+            The source (a label of ``fingerprint_sources_``) whose fingerprint to look
+            for; ``None``: the best match of each residual.
+        window : int, default=64
+            Window side (see :func:`~gfprint.localization.local_ncc`); at most the
+            residuals' smaller side.
+        expected : float, default=None
+            Mean windowed NCC where the fingerprint is present, when known; ``None``:
+            estimated from each residual.
+
+        Returns
+        -------
+        maps : list of LocalizationMap
+            One per residual, with ``source`` and ``offset`` filled in.
+
+        Examples
+        --------
+        A generated 64x64 image pasted into a 192x192 residual that carries no
+        fingerprint:
+
+        >>> import numpy as np
+        >>> from gfprint import PRNUFingerprintClassifier
+        >>> rng = np.random.default_rng(0)
+        >>> fps = rng.normal(size=(2, 64, 64)).astype(np.float32)
+        >>> X = fps[[0] * 4 + [1] * 4] + rng.normal(size=(8, 64, 64)).astype(np.float32)
+        >>> clf = PRNUFingerprintClassifier().fit(X, [0] * 4 + [1] * 4)
+        >>> photo = rng.normal(size=(192, 192)).astype(np.float32)
+        >>> photo[96:160, 32:96] += fps[1]
+        >>> found = clf.localize([photo], window=32)[0]
+        >>> found.source, found.offset
+        (1, (-96, -32))
+        >>> p = found.probability
+        >>> bool(p[112:144, 48:80].mean() > 0.9 and p[:64].mean() < 0.1)
+        True
+        """
+        check_fitted(self)
+        j = self._source_index(source)
+        X = self._check_X(X)
+        if len(self.image_shape_) < 2:
+            raise ValueError(
+                "localization needs residual planes (n, H, W[, C]); these fingerprints "
+                f"were fitted on rows of {self.image_shape_[0]} values."
+            )
+        items = list(X)
+        for x in items:
+            _check_window(window, x.shape)
+        found = match_fingerprints(items, self.fingerprints_, neighborhood=self.neighborhood)
+        return [self._localized(x, None, found, i, j, window, expected)
+                for i, x in enumerate(items)]
+
+    def _source_index(self, source):
+        """Index in ``fingerprint_sources_`` of ``source`` (None stays None)."""
+        if source is None:
+            return None
+        sources = _py(self.fingerprint_sources_)
+        if _py([source])[0] not in sources:
+            raise ValueError(f"source {source!r} has no fingerprint; the sources are {sources}.")
+        return sources.index(_py([source])[0])
+
+    def _localized(self, residual, weight, found, i, j, window, expected):
+        """The map of residual ``i`` against fingerprint ``j`` (None: its best match)."""
+        j = int(np.argmax(found.pce[i])) if j is None else j
+        offset = tuple(int(v) for v in found.offset[i, j])
+        reference = _tiled(self.fingerprints_[j], residual.shape[:2], offset)
+        if weight is not None:
+            reference = weight * reference
+        result = localize(residual, reference, window=window, expected=expected)
+        result.source, result.offset = _py(self.fingerprint_sources_[j : j + 1])[0], offset
+        return result
 
     def _searched(self, X):
         """Whether ``X`` is scored with the search (``search`` and the residuals' size)."""
