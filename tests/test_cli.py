@@ -15,6 +15,7 @@ from PIL import Image
 
 from gfprint.cli import main
 from gfprint.datasets import make_camera_images
+from gfprint.fingerprints import CameraFingerprintClassifier
 from gfprint.fingerprints._io import checksum as _checksum
 
 
@@ -192,7 +193,7 @@ def test_version_and_help_examples(capsys):
         main(["--version"])
     assert done.value.code == 0
     assert capsys.readouterr().out.strip() == f"gfprint {gfprint.__version__}"
-    for command in ("fit", "attribute", "evaluate", "demo"):
+    for command in ("fit", "attribute", "evaluate", "cluster", "localize", "demo"):
         with pytest.raises(SystemExit):
             main([command, "--help"])
         text = capsys.readouterr().out
@@ -462,3 +463,80 @@ def test_cluster_other_sizes_and_options(dump, tmp_path, capsys):
     assert exit_.value.code == 2 and "from 0 to 1" in capsys.readouterr().err
     code, _, err = run(capsys, "cluster", dump / "small.png", "-o", out_csv)
     assert code == 2 and "at least 2 images" in err
+
+
+@pytest.fixture(scope="module")
+def spliced(tmp_path_factory):
+    """A camera model, a generator model (--camera off) and a photo with a pasted region."""
+    root = tmp_path_factory.mktemp("splice")
+    cams = make_camera_images(n_cameras=3, n_images=16, shape=(128, 128), random_state=0)
+    for name, cam in (("real", "camera_0"), ("gan_a", "camera_1"), ("gan_b", "camera_2")):
+        (root / "train" / name).mkdir(parents=True)
+        for i, img in enumerate(cams.images[cams.target == cam][:14]):
+            Image.fromarray(img).save(root / "train" / name / f"{i}.png")
+    # A 256x256 photo of a camera no model knows, with an image of gan_a at (64, 100).
+    photo = make_camera_images(n_cameras=1, n_images=1, shape=(256, 256),
+                               random_state=5).images[0]
+    photo[64:192, 100:228] = cams.images[cams.target == "camera_1"][14]
+    Image.fromarray(photo).save(root / "photo.png")
+    # A 128x128 photo of camera 0 with a 64x64 region of camera 1 at (32, 48).
+    tampered = cams.images[cams.target == "camera_0"][14].copy()
+    tampered[32:96, 48:112] = cams.images[cams.target == "camera_1"][15][32:96, 48:112]
+    Image.fromarray(tampered).save(root / "tampered.png")
+    return root
+
+
+def test_localize_generated_region_and_camera_tampering(spliced, tmp_path, capsys):
+    model, cams = tmp_path / "gan.npz", tmp_path / "cams.npz"
+    assert main(["fit", str(spliced / "train"), "-o", str(model), "--quiet"]) == 0
+    out_png, arrays = tmp_path / "map.png", tmp_path / "map.npz"
+    code, out, _ = run(capsys, "localize", spliced / "photo.png", "-m", model, "-o", out_png,
+                       "--arrays", arrays)
+    assert code == 0 and "carries the fingerprint of gan_a (placement -64,-100" in out
+    suspect = np.asarray(Image.open(out_png))
+    assert suspect.shape == (256, 256) and suspect.dtype == np.uint8
+    with np.load(arrays) as a:
+        np.testing.assert_array_equal(suspect, np.round(255 * a["suspect"]))
+        np.testing.assert_array_equal(a["suspect"], a["probability"])
+    inside = suspect[96:160, 132:196].mean()
+    assert inside > 240 and suspect[:, :40].mean() < inside / 2
+    # A camera model maps where the camera's fingerprint is missing.
+    assert main(["fit", str(spliced / "train"), "-o", str(cams), "--camera", "--real", "none",
+                 "--quiet"]) == 0
+    code, out, _ = run(capsys, "localize", spliced / "tampered.png", "-m", cams, "-o", out_png,
+                       "--window", "32", "--source", "real", "--arrays", arrays)
+    assert code == 0 and "lacks the fingerprint of real (placement 0,0; window 32" in out
+    with np.load(arrays) as a:
+        np.testing.assert_allclose(a["suspect"], 1 - a["probability"])
+        a_probability = a["probability"]
+    suspect = np.asarray(Image.open(out_png)).astype(float)
+    mask = np.zeros(suspect.shape, bool)
+    mask[32:96, 48:112] = True
+    assert suspect[48:80, 64:96].mean() > 2 * suspect[~mask].mean()
+    # The library's map of the same image, written as is.
+    clf = CameraFingerprintClassifier.load(cams)
+    image = np.asarray(Image.open(spliced / "tampered.png"))
+    expected = clf.localize(image[None], source="real", window=32)[0]
+    np.testing.assert_array_equal(a_probability, expected.probability)
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["-o", "{tmp}/map.jpg"], "written as .png or .tif"),
+        (["-o", "{tmp}/map.png", "--source", "nope"], "its sources are gan_a, gan_b"),
+        (["-o", "{tmp}/map.png", "--window", "300"], "at most 256"),
+        (["-o", "{tmp}/nowhere/map.png"], "no such folder"),
+    ],
+)
+def test_localize_errors(spliced, tmp_path, capsys, extra, message):
+    model = tmp_path / "gan.npz"
+    assert main(["fit", str(spliced / "train"), "-o", str(model), "--quiet"]) == 0
+    argv = ["localize", spliced / "photo.png", "-m", model] + [
+        a.format(tmp=tmp_path) for a in extra]
+    code, _, err = run(capsys, *argv)
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1
+    with pytest.raises(SystemExit) as exit_:
+        run(capsys, "localize", spliced / "photo.png", "-m", model, "-o", "x.png",
+            "--window", "1")
+    assert exit_.value.code == 2 and "integer >= 2" in capsys.readouterr().err

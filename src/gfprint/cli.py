@@ -1,4 +1,4 @@
-"""The ``gfprint`` command: fingerprint, attribute, evaluate and cluster folders of images.
+"""The ``gfprint`` command: fingerprint, attribute, evaluate, cluster and localize images.
 
 No forensic logic of its own: it drives ``ResidualExtractor``,
 ``PRNUFingerprintClassifier`` and ``FingerprintClustering`` over files, streams them in
@@ -316,6 +316,23 @@ def _fraction(text):
     return value
 
 
+def _window(text):
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 2:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 2, got {text!r}")
+    return value
+
+
+def _positive_fraction(text):
+    value = _finite(text)
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"expected a number above 0 and at most 1, got {text!r}")
+    return value
+
+
 # --------------------------------------------------------------------- commands
 def cmd_fit(args) -> int:
     """``gfprint fit ROOT -o model.npz``: one fingerprint per source folder, streamed."""
@@ -564,6 +581,51 @@ def cmd_cluster(args) -> int:
     return EXIT_IMAGES_FAILED if errors else 0
 
 
+def cmd_localize(args) -> int:
+    """``gfprint localize IMAGE -m model.npz -o map.png``: where the fingerprint is, or is not."""
+    import numpy as np
+    from PIL import Image
+
+    _check_output(args.output, "map")
+    fmt = Image.registered_extensions().get(Path(args.output).suffix.lower())
+    if fmt not in ("PNG", "TIFF"):
+        raise CommandError(f"{_safe(args.output)}: the map is written as .png or .tif.")
+    if args.arrays is not None:
+        _check_output(args.arrays, "arrays file")
+    clf, meta = _load_model(args.model)
+    camera = meta.get("camera", False)
+    source = None
+    if args.source is not None:
+        names = [str(s) for s in clf.fingerprint_sources_]
+        if args.source not in names:
+            raise CommandError(f"--source {args.source}: not in the model; its sources are "
+                               f"{', '.join(names)}.")
+        source = clf.fingerprint_sources_[names.index(args.source)]
+    image = _read_one(args.image, None)
+    # The camera classifier takes the image; a generator model, the image's residual.
+    X = image[None] if camera else _extractor(meta["extractor"], args.jobs).transform(image[None])
+    found = clf.localize(X, source=source, window=args.window, expected=args.expected)[0]
+    # Bright where the image is suspect: generated material (a generator's fingerprint
+    # present), or a region without the camera's fingerprint.
+    suspect = 1.0 - found.probability if camera else found.probability
+    buf = io.BytesIO()
+    Image.fromarray(np.round(255 * suspect).astype(np.uint8)).save(buf, format=fmt)
+    _write_atomic(args.output, buf.getvalue())
+    if args.arrays is not None:
+        buf = io.BytesIO()
+        np.savez_compressed(buf, suspect=suspect, probability=found.probability,
+                            log_odds=found.log_odds, ncc=found.ncc)
+        _write_atomic(args.arrays, buf.getvalue())
+    if not args.quiet:
+        share = 1 - found.fraction if camera else found.fraction
+        what = "lacks the fingerprint of" if camera else "carries the fingerprint of"
+        print(f"{100 * share:.1f} % of the image {what} {_safe(found.source)} (placement "
+              f"{found.offset[0]},{found.offset[1]}; window {found.window}; NCC where present "
+              f"{found.expected:.4f}, null spread {found.null_sd:.4f}). Map written to "
+              f"{_safe(args.output)}")
+    return 0
+
+
 def _summary(clf, meta, y, rows):
     """Accuracy, balanced accuracy, confusion, AUC and the operating point on this data."""
     import numpy as np
@@ -746,6 +808,10 @@ _EXAMPLES = {
   gfprint cluster dump/ -o clusters.csv                  which images share a source
   gfprint cluster dump/ -o clusters.csv -m clusters.npz  + a model for 'gfprint attribute'
   gfprint cluster photos/ -o cams.csv --camera           camera-PRNU residuals""",
+    "localize": """examples:
+  gfprint localize photo.png -m cams.npz -o map.png       where the camera's fingerprint is missing
+  gfprint localize photo.png -m model.npz -o map.png      where a generator's fingerprint is
+  gfprint localize photo.png -m model.npz -o map.png --source stylegan --window 128""",
     "demo": """examples:
   gfprint demo --quick        seconds: a smoke run
   gfprint demo --out plots/   the full study, plots in plots/""",
@@ -858,6 +924,26 @@ def _parser():
                    help="noise-corrected fingerprint correlation two groups need to merge "
                    "(default 0.3)")
     p.set_defaults(func=cmd_cluster)
+
+    p = add("localize", "map where in an image a model's fingerprint is (or is missing)")
+    p.add_argument("image", help="image file")
+    p.add_argument("-m", "--model", required=True, help="model file from 'gfprint fit'")
+    p.add_argument("-o", "--output", required=True,
+                   help="map to write (.png or .tif, 8-bit grey): bright where a generator's "
+                   "fingerprint is, or with a camera model (fit --camera), where the camera's "
+                   "fingerprint is missing; 255 is probability 1")
+    p.add_argument("--source", default=None,
+                   help="the source whose fingerprint to map (default: the image's best match)")
+    p.add_argument("--window", type=_window, default=64,
+                   help="side of the sliding window in pixels (default 64): larger is steadier "
+                   "but blurs the boundaries; try 128 after JPEG")
+    p.add_argument("--expected", type=_positive_fraction, default=None,
+                   help="NCC of the source's own images in a window, when known (default: "
+                   "estimated from the image)")
+    p.add_argument("--arrays", default=None,
+                   help="also write the maps as arrays (.npz: suspect, probability, log_odds, "
+                   "ncc)")
+    p.set_defaults(func=cmd_localize)
 
     p = add("demo", "PRNU and CNN study on the built-in GAN zoo")
     p.add_argument("--quick", action="store_true", help="small and fast (seconds)")
