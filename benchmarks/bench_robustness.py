@@ -47,6 +47,7 @@ ATTACKS = {
 
 
 CROP_ONLY = "crop 5-20 %, no resize"
+ALL_TRANSFORMS = ("identity", "hflip", "vflip", "rot90", "rot180", "rot270")
 
 
 def main():
@@ -82,7 +83,10 @@ def main():
     def tta(row, column):
         # FrozenEstimator: TTA around the already trained CNN, without retraining it.
         frozen = FrozenEstimator(table.estimators[row, column])
-        return TTAClassifier(frozen, voting="soft").fit(train.images, train.target)
+        # The transforms of the results file (the default before 0.3 was all six).
+        return TTAClassifier(frozen, transforms=ALL_TRANSFORMS, voting="soft").fit(
+            train.images, train.target
+        )
 
     crop_only = robustness_table(
         prnu, (train.images, train.target), (test.images, test.target),

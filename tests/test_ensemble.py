@@ -3,6 +3,7 @@ import pytest
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.model_selection import GridSearchCV, cross_val_score
 
+from gfprint import PRNUFingerprintClassifier
 from gfprint.baselines import make_knn_baseline
 from gfprint.ensemble import TTAClassifier
 
@@ -56,7 +57,7 @@ def test_works_in_model_selection(rng):
         tta, {"voting": ["hard", "soft"], "estimator__knn__n_neighbors": [1, 3]}, cv=2
     )
     assert grid.fit(X, y).best_score_ == 1.0
-    assert clone(tta).get_params()["voting"] == "hard"
+    assert clone(tta).get_params()["voting"] == "auto"
 
 
 def test_errors(rng):
@@ -65,6 +66,65 @@ def test_errors(rng):
     with pytest.raises(ValueError, match="unknown transforms"):
         TTAClassifier(make_knn_baseline(), transforms=("spin",)).fit(X, y)
     with pytest.raises(ValueError, match="square"):
-        TTAClassifier(make_knn_baseline()).fit(X, y).predict(X)
+        TTAClassifier(make_knn_baseline(), transforms=("identity", "rot90")).fit(X, y).predict(X)
     with pytest.raises(ValueError, match="voting"):
         TTAClassifier(make_knn_baseline(), voting="max").fit(X, y)
+
+
+def test_hard_vote_ties_go_to_the_first_transform():
+    X = np.zeros((2, 4, 4), np.uint8)
+    X[0, :, :2] = 200  # left bright: identity says 1, hflip says 0
+    X[1, :, 2:] = 200  # right bright: identity says 0, hflip says 1
+    for first, expected in (("identity", [1, 0]), ("hflip", [0, 1])):
+        order = (first, "hflip" if first == "identity" else "identity")
+        tta = TTAClassifier(LeftBright(), transforms=order, voting="hard").fit(X, [0, 1])
+        assert tta.predict(X).tolist() == expected  # not the class first in classes_
+
+
+class HardOnly(ClassifierMixin, BaseEstimator):
+    """LeftBright without predict_proba."""
+
+    def fit(self, X, y):
+        self.classes_ = np.array([0, 1])
+        return self
+
+    def predict(self, X):
+        return LeftBright().predict(X)
+
+
+def test_auto_voting(rng):
+    X = np.zeros((2, 4, 4), np.uint8)
+    X[0, :, :2] = 200
+    soft = TTAClassifier(LeftBright()).fit(X, [0, 1])
+    assert soft.voting_ == "soft" and soft.transforms == ("identity", "hflip")
+    # Identity says 1 with certainty, hflip 0: the mean of the two.
+    np.testing.assert_allclose(soft.predict_proba(X), [[0.5, 0.5], [1.0, 0.0]])
+    assert TTAClassifier(HardOnly()).fit(X, [0, 1]).voting_ == "hard"
+    # An open-set classifier keeps its rejections: hard voting.
+    R = rng.normal(size=(8, 8, 8)).astype(np.float32)
+    y = np.repeat(["a", "b"], 4)
+    open_set = TTAClassifier(PRNUFingerprintClassifier(threshold=0.5)).fit(R, y)
+    assert open_set.voting_ == "hard"
+    assert set(open_set.predict(R[:2] * 0 + rng.normal(size=(2, 8, 8)))) == {"unknown"}
+    closed = PRNUFingerprintClassifier(threshold=0.5, null_class="a")
+    assert TTAClassifier(closed).fit(R, y).voting_ == "soft"
+
+
+def test_default_tta_does_not_lower_a_flip_trained_cnn_on_the_zoo():
+    """Issue 16: the old default (six flips and rotations) cost such a CNN 0.2."""
+    pytest.importorskip("torch")
+    from sklearn.frozen import FrozenEstimator
+
+    from gfprint import CNNAttributor
+    from gfprint.datasets import load_gan_zoo
+
+    sources = ["deconv_s0", "pixelshuffle_s0"]
+    train = load_gan_zoo(n_per_source=60, sources=sources, random_state=0)
+    test = load_gan_zoo(n_per_source=100, sources=sources, random_state=1)
+    cnn = CNNAttributor(width=0.05, max_epochs=5, flip=True, random_state=0)
+    cnn.fit(train.images, train.target)
+    alone = cnn.score(test.images, test.target)
+    tta = TTAClassifier(FrozenEstimator(cnn)).fit(train.images, train.target)
+    assert tta.voting_ == "soft"
+    assert alone > 0.6  # the model learned something for the comparison to mean anything
+    assert tta.score(test.images, test.target) >= alone - 0.02

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
+from sklearn.pipeline import Pipeline
 from sklearn.utils.metaestimators import available_if
 
 from ._param_validation import HasMethods, StrOptions, fit_context
@@ -41,16 +42,23 @@ class TTAClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     Parameters
     ----------
     estimator : classifier
-        Any classifier that takes image arrays, e.g. a ``Pipeline`` of
-        ``ResidualExtractor`` and ``PRNUFingerprintClassifier``, or ``CNNAttributor``.
-    transforms : tuple of str, default=("identity", "hflip", "vflip", "rot90", "rot180", \
-"rot270")
-        Keys of :data:`TRANSFORMS`. Rotations by 90 and 270 degrees need square images.
-    voting : {"hard", "soft"}, default="hard"
-        ``"hard"``: majority of the predicted labels (ties go to the class first in
-        ``classes_``; a label outside ``classes_``, such as the ``"unknown"`` of an
-        open-set classifier, is a candidate too and loses ties); ``"soft"``: arg-max
-        of the mean ``predict_proba``.
+        Any classifier that takes image arrays, e.g. ``CNNAttributor`` (trained with
+        its default random horizontal flips) or a ``Pipeline`` of
+        ``ResidualExtractor`` and ``PRNUFingerprintClassifier``.
+    transforms : tuple of str, default=("identity", "hflip")
+        Keys of :data:`TRANSFORMS`. The default holds the transforms a model trained
+        with horizontal flips is invariant to; vertical flips and rotations
+        (``"vflip"``, ``"rot90"``, ``"rot180"``, ``"rot270"``) are opt-in, for models
+        trained with them. Rotations by 90 and 270 degrees need square images.
+    voting : {"auto", "hard", "soft"}, default="auto"
+        ``"hard"``: majority of the predicted labels; a tie goes to the label the
+        first transform's copy got (the image itself with the default), and a label
+        outside ``classes_``, such as the ``"unknown"`` of an open-set classifier, is
+        a candidate too. ``"soft"``: arg-max of the mean ``predict_proba`` (labels of
+        ``classes_`` only). ``"auto"``: soft when the inner estimator has
+        ``predict_proba`` and does not reject images (a gfprint fingerprint
+        classifier with a ``threshold`` and no ``null_class`` gives its
+        ``unknown_label``), hard otherwise.
 
     Attributes
     ----------
@@ -58,13 +66,15 @@ class TTAClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         The fitted clone of ``estimator``.
     classes_ : ndarray
         The inner estimator's classes.
+    voting_ : {"hard", "soft"}
+        The voting used.
 
     Notes
     -----
-    Augmentations help learned classifiers that saw flips in training. Fingerprint
-    correlation is not invariant to flips or rotations (the fingerprint is a fixed
-    pattern), so TTA over them usually hurts PRNU attribution; ``bench_robustness``
-    measures both.
+    Voting helps a learned classifier only over transforms it saw in training.
+    Fingerprint correlation is invariant to none of them (a fingerprint is a fixed
+    pattern, so a flipped residual correlates with nothing), and TTA lowers PRNU
+    attribution; ``benchmarks/bench_tta.py`` measures both.
 
     Examples
     --------
@@ -79,15 +89,15 @@ class TTAClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     _parameter_constraints: dict = {
         "estimator": [HasMethods(["fit", "predict"])],
         "transforms": ["array-like"],
-        "voting": [StrOptions({"hard", "soft"})],
+        "voting": [StrOptions({"auto", "hard", "soft"})],
     }
 
     def __init__(
         self,
         estimator,
         *,
-        transforms=("identity", "hflip", "vflip", "rot90", "rot180", "rot270"),
-        voting="hard",
+        transforms=("identity", "hflip"),
+        voting="auto",
     ):
         self.estimator = estimator
         self.transforms = transforms
@@ -117,6 +127,16 @@ class TTAClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             raise ValueError("voting='soft' needs an estimator with predict_proba.")
         self.estimator_ = clone(self.estimator).fit(X, y, **fit_params)
         self.classes_ = self.estimator_.classes_
+        self.voting_ = self.voting
+        if self.voting == "auto":
+            final = self.estimator_[-1] if isinstance(self.estimator_, Pipeline) else (
+                self.estimator_)
+            # gfprint's fingerprint classifiers reject below a threshold when there is
+            # no null class to give the image to: labels outside classes_.
+            open_set = (getattr(final, "threshold", None) is not None
+                        and getattr(final, "null_class", 0) is None)
+            proba = hasattr(self.estimator_, "predict_proba")
+            self.voting_ = "soft" if proba and not open_set else "hard"
         return self
 
     def _chunks(self, X):
@@ -150,7 +170,7 @@ class TTAClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         y_pred : ndarray of shape (n,)
         """
         check_fitted(self)
-        if self.voting == "soft":
+        if self.voting_ == "soft":
             return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
         return np.concatenate([self._vote(chunk) for chunk in self._chunks(X)])
 
@@ -162,10 +182,12 @@ class TTAClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         extra = [p for p in dict.fromkeys(np.concatenate(preds).tolist()) if p not in set(known)]
         labels = known + extra
         index = {c: i for i, c in enumerate(labels)}
-        votes = np.zeros((len(preds[0]), len(labels)), np.int64)
+        votes = np.zeros((len(preds[0]), len(labels)), np.float64)
         for pred in preds:
             votes[np.arange(len(pred)), [index[p] for p in pred.tolist()]] += 1
-        winner = np.argmax(votes, axis=1)  # ties: the class first in classes_
+        # Half a vote more for the first copy's label: it wins ties, and only ties.
+        votes[np.arange(len(preds[0])), [index[p] for p in preds[0].tolist()]] += 0.5
+        winner = np.argmax(votes, axis=1)
         if not extra:
             return self.classes_[winner]
         out = np.asarray(labels, dtype=np.result_type(self.classes_, *preds))
