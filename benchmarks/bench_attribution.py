@@ -53,7 +53,8 @@ def main():
     args = parser.parse_args()
     torch.set_num_threads(2)
     n_train, n_test, epochs = (60, 40, 2) if args.quick else (400, 200, 30)
-    cnn_params = dict(width=args.width, max_epochs=epochs, batch_size=64, random_state=0)
+    cnn_params = dict(width=args.width, max_epochs=epochs, batch_size=64, frontend="pixels",
+                      random_state=0)
     lines = [
         "# Attribution on the GAN zoo (Yu et al. 2019, Tables 1, 4, 5)",
         "",

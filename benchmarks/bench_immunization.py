@@ -47,7 +47,7 @@ def main():
     gains = []
     for seed in range(args.seeds):
         t0 = time.perf_counter()
-        params = dict(width=0.1, max_epochs=args.epochs, random_state=seed)
+        params = dict(width=0.1, max_epochs=args.epochs, frontend="pixels", random_state=seed)
         plain = CNNAttributor(**params).fit(X_train, y_train)
         immune = CNNAttributor(**params, augment=JPEGCompression(**ATTACK)).fit(X_train, y_train)
         row = [plain.score(X_test, y_test), plain.score(attacked, y_test),

@@ -64,7 +64,8 @@ def main():
         per_seed = []
         for seed in seeds:
             cnn = CNNAttributor(width=0.1, max_epochs=epochs, batch_size=64, flip=flip,
-                                random_state=seed).fit(train.images, train.target)
+                                frontend="pixels", random_state=seed)
+            cnn.fit(train.images, train.target)
             per_seed.append(scores(cnn, train, test))
             print(f"CNN flip={flip} seed {seed}: {np.round(per_seed[-1], 3).tolist()}",
                   flush=True)

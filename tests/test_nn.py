@@ -77,8 +77,8 @@ def test_predownsample_sees_only_low_frequencies():
 
 
 def test_learns_a_toy_fingerprint_and_transforms(toy):
-    X, y = toy
-    cnn = CNNAttributor(**SMALL, random_state=0).fit(X[::2], y[::2])
+    X, y = toy  # the grid also brightens the image: pixels see it at once
+    cnn = CNNAttributor(**SMALL, frontend="pixels", random_state=0).fit(X[::2], y[::2])
     assert cnn.score(X[1::2], y[1::2]) >= 0.9
     feats = cnn.transform(X)
     assert feats.shape == (48, 512) and feats.dtype == np.float32
@@ -200,3 +200,101 @@ def test_fit_from_paths_reads_lazily_and_equals_fit_from_arrays(toy, tmp_path, m
     for a, b in zip(from_arrays.net_.module_.parameters(), from_paths.net_.module_.parameters()):
         np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy())
     np.testing.assert_array_equal(from_arrays.predict_proba(X), from_paths.predict_proba(paths))
+
+
+def test_highpass_is_the_image_minus_its_binomial_blur():
+    from scipy.ndimage import convolve
+
+    from gfprint.nn import HighPass
+
+    x = np.random.default_rng(1).normal(size=(2, 3, 12, 10))
+    k1 = np.array([1, 4, 6, 4, 1]) / 16
+    blur = np.stack([[convolve(c, np.outer(k1, k1), mode="mirror") for c in img] for img in x])
+    out = HighPass(gain=4.0)(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(out, 4.0 * (x - blur), atol=1e-10)
+
+
+def test_constrained_convolution_keeps_its_constraint_after_updates():
+    from gfprint.nn import ConstrainedConv2d
+
+    conv = ConstrainedConv2d(3, 3)
+    opt = torch.optim.SGD(conv.parameters(), lr=0.5)
+    x = torch.randn(4, 3, 16, 16)
+    for _ in range(3):
+        opt.zero_grad()
+        conv(x).pow(2).mean().backward()
+        opt.step()  # the weights leave the constraint here ...
+    out = conv(torch.full((1, 3, 16, 16), 0.7))  # ... and the forward pass restores it
+    w = conv.weight.detach()
+    np.testing.assert_allclose(w[:, :, 2, 2].numpy(), -1.0)
+    np.testing.assert_allclose((w.sum(dim=(2, 3)) + 1).numpy(), 1.0, atol=1e-5)
+    assert float(out.detach().abs().max()) < 1e-5  # flat image: no prediction error
+
+
+@pytest.fixture(scope="module")
+def smooth_toy():
+    """Smooth random scenes; one source adds a faint checkerboard (+-6 grey levels)."""
+    from scipy.ndimage import zoom
+
+    rng = np.random.default_rng(0)
+    low = rng.uniform(60, 196, (64, 4, 4, 3))
+    X = np.stack([zoom(img, (4, 4, 1), order=1) for img in low]) + rng.normal(0, 2, (64, 16, 16, 3))
+    X[32:] += 6 * np.where(np.indices((16, 16)).sum(axis=0) % 2 == 0, 1.0, -1.0)[..., None]
+    return np.clip(np.rint(X), 0, 255).astype(np.uint8), np.repeat(["gan", "real"], 32)
+
+
+@pytest.mark.parametrize("frontend", ["highpass", "constrained"])
+def test_residual_frontends_learn_a_faint_fingerprint_on_smooth_scenes(smooth_toy, frontend):
+    X, y = smooth_toy
+    cnn = CNNAttributor(**SMALL, frontend=frontend, random_state=0).fit(X[::2], y[::2])
+    assert cnn.score(X[1::2], y[1::2]) >= 0.9  # held-out images
+    assert type(cnn.net_.module_.frontend).__name__ == {
+        "highpass": "HighPass", "constrained": "ConstrainedConv2d"}[frontend]
+
+
+def test_max_epochs_auto_is_about_1200_steps(smooth_toy):
+    X, y = smooth_toy
+    cnn = CNNAttributor(width=0.05, batch_size=16, random_state=0)
+    assert cnn.get_params()["max_epochs"] == "auto" and cnn.frontend == "highpass"
+    assert cnn._epochs(64) == 300 and cnn._epochs(100_000) == 10
+    assert cnn.set_params(validation_fraction=0.5)._epochs(64) == 600
+
+
+def test_weight_decay_class_weight_and_best_epoch_restored(toy):
+    X, y = toy
+    keep = np.r_[0:24, 24:32]  # 24 "gan", 8 "real"
+    cnn = CNNAttributor(width=0.05, max_epochs=12, validation_fraction=0.25, early_stopping=3,
+                        weight_decay=1e-3, class_weight="balanced", random_state=0)
+    cnn.fit(X[keep], y[keep])
+    assert cnn.net_.optimizer_.param_groups[0]["weight_decay"] == 1e-3
+    # scikit-learn's "balanced": 32 / (2 * 24) and 32 / (2 * 8).
+    np.testing.assert_allclose(cnn.net_.criterion_.weight.numpy(), [32 / 48, 32 / 16])
+    # The restored weights are the best epoch's: their accuracy on the validation
+    # split is the best validation accuracy of the history.
+    _, valid = cnn.net_.get_split_datasets(
+        _dataset(X[keep], y[keep]), np.unique(y[keep], return_inverse=True)[1])
+    labels = np.array([int(valid[i][1]) for i in range(len(valid))])
+    accuracy = (cnn.net_.predict(valid) == labels).mean()
+    history = cnn.net_.history
+    assert accuracy == pytest.approx(max(history[:, "valid_acc"]))
+    assert history[-1, "valid_acc"] < max(history[:, "valid_acc"])  # the restore mattered
+
+
+def _dataset(X, y):
+    from gfprint._validation import check_images
+    from gfprint.nn._attributor import _ImageDataset
+
+    return _ImageDataset(check_images(X), np.unique(y, return_inverse=True)[1].astype(np.int64))
+
+
+def test_checkpoint_from_before_the_frontends_loads_as_a_pixel_network(toy, tmp_path):
+    X, y = toy
+    cnn = CNNAttributor(width=0.05, max_epochs=1, frontend="pixels", random_state=0).fit(X, y)
+    path = tmp_path / "old.pt"
+    cnn.save_params(path)
+    state = torch.load(path, weights_only=True)
+    del state["frontend"]  # as written before 0.3
+    torch.save(state, path)
+    loaded = CNNAttributor().load_params(path)
+    assert loaded.frontend == "pixels"
+    np.testing.assert_allclose(loaded.predict_proba(X), cnn.predict_proba(X), rtol=1e-5)

@@ -48,7 +48,7 @@ models = {
         ResidualExtractor(levels=2),
         PRNUFingerprintClassifier(null_class="real", threshold=0.1),
     ),
-    "CNN": CNNAttributor(width=0.1, max_epochs=15, random_state=0),
+    "CNN": CNNAttributor(width=0.1, max_epochs=15, frontend="pixels", random_state=0),
 }
 
 # %%

@@ -8,6 +8,6 @@ from .._optional import require
 require("torch", "skorch", what="gfprint.nn")
 
 from ._attributor import CNNAttributor  # noqa: E402
-from ._modules import AttributionNet, channels_at  # noqa: E402
+from ._modules import AttributionNet, ConstrainedConv2d, HighPass, channels_at  # noqa: E402
 
-__all__ = ["AttributionNet", "CNNAttributor", "channels_at"]
+__all__ = ["AttributionNet", "CNNAttributor", "ConstrainedConv2d", "HighPass", "channels_at"]

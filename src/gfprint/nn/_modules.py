@@ -8,9 +8,10 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-__all__ = ["AttributionNet", "channels_at"]
+__all__ = ["AttributionNet", "ConstrainedConv2d", "HighPass", "channels_at"]
 
 VARIANTS = ("full", "postpool", "predownsample", "predownsample_residual")
+FRONTENDS = ("pixels", "highpass", "constrained")
 
 
 def channels_at(resolution: int, width: float = 1.0) -> int:
@@ -45,6 +46,96 @@ def _blur_down(x):
     return F.conv2d(F.pad(x, (2, 2, 2, 2), mode="reflect"), k, groups=x.shape[1])[:, :, ::2, ::2]
 
 
+class HighPass(nn.Module):
+    """Fixed high-pass front-end: the image minus its 5x5 binomial blur, per channel.
+
+    The finest level of a Laplacian pyramid: what is left after removing the scene's
+    smooth content, as the noise residual of fingerprint methods (image minus denoised
+    image). Multiplied by ``gain`` so that its values are not tiny next to pixels.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from gfprint.nn import HighPass
+    >>> flat = torch.full((1, 3, 8, 8), 0.3)
+    >>> float(HighPass()(flat).abs().max())
+    0.0
+    """
+
+    def __init__(self, gain=4.0):
+        super().__init__()
+        self.gain = gain
+
+    def forward(self, x):
+        k1 = torch.tensor([1.0, 4.0, 6.0, 4.0, 1.0], dtype=x.dtype, device=x.device) / 16
+        k = (k1[:, None] * k1[None, :]).expand(x.shape[1], 1, 5, 5)
+        blur = F.conv2d(F.pad(x, (2, 2, 2, 2), mode="reflect"), k, groups=x.shape[1])
+        return self.gain * (x - blur)
+
+
+class ConstrainedConv2d(nn.Conv2d):
+    """Bayar & Stamm's constrained convolution: learned prediction-error filters.
+
+    Every kernel (one per output and input channel) has its centre tap fixed at -1
+    and its other taps summing to 1, so that it predicts each pixel from its
+    neighbours and subtracts the pixel: the layer can only learn high-pass,
+    prediction-error residuals, not scene content. As in Bayar & Stamm (2018), the
+    constraint is a projection applied after every update (here at the start of
+    every forward pass, in training and evaluation alike): the off-centre taps are
+    divided by their sum and the centre is set to -1. The output is multiplied by
+    ``gain``.
+
+    Parameters
+    ----------
+    in_channels, out_channels : int
+        Channels.
+    kernel_size : int, default=5
+        Odd kernel side (5 in the paper).
+    gain : float, default=4.0
+        Output scale.
+
+    References
+    ----------
+    .. [1] B. Bayar and M. C. Stamm, "Constrained convolutional neural networks: a new
+       approach towards general purpose image manipulation detection", IEEE TIFS
+       13(11), 2018. :doi:`10.1109/TIFS.2018.2825953`
+
+    Examples
+    --------
+    >>> import torch
+    >>> from gfprint.nn import ConstrainedConv2d
+    >>> conv = ConstrainedConv2d(3, 3)
+    >>> flat = torch.full((1, 3, 8, 8), 0.3)
+    >>> bool(conv(flat).detach().abs().max() < 1e-5)  # a flat image: no prediction error
+    True
+    """
+
+    def __init__(self, in_channels, out_channels, kernel_size=5, gain=4.0):
+        super().__init__(in_channels, out_channels, kernel_size, padding=kernel_size // 2,
+                         padding_mode="reflect", bias=False)
+        self.gain = gain
+        with torch.no_grad():
+            self.weight.uniform_(0.0, 1.0)  # positive, so that the first sums are not 0
+        self.project()
+
+    @torch.no_grad()
+    def project(self):
+        """Impose the constraint on the weights in place."""
+        w = self.weight
+        c = w.shape[-1] // 2
+        w[:, :, c, c] = 0.0
+        total = w.sum(dim=(2, 3), keepdim=True)
+        # A sum near 0 would blow the taps up: keep its sign, bound its size.
+        total = torch.where(total.abs() < 1e-3, torch.full_like(total, 1e-3) *
+                            torch.where(total < 0, -1.0, 1.0), total)
+        w.div_(total)
+        w[:, :, c, c] = -1.0
+
+    def forward(self, x):
+        self.project()
+        return self.gain * super().forward(x)
+
+
 class AttributionNet(nn.Module):
     """Yu et al. attribution network, scaled to the input size.
 
@@ -74,6 +165,10 @@ class AttributionNet(nn.Module):
         Resolution at which the variant switches (ignored by ``"full"``).
     width : float
         Multiplier of every channel width (1.0 = the paper's).
+    frontend : {"pixels", "highpass", "constrained"}, default="pixels"
+        What the first convolution sees: the pixels (Yu et al.), a fixed high-pass
+        residual (:class:`HighPass`) or three learned prediction-error residuals
+        (:class:`ConstrainedConv2d`, Bayar & Stamm 2018).
 
     Notes
     -----
@@ -91,10 +186,13 @@ class AttributionNet(nn.Module):
     ((2, 3), (2, 512))
     """
 
-    def __init__(self, image_size, n_classes, variant="full", switch_resolution=None, width=1.0):
+    def __init__(self, image_size, n_classes, variant="full", switch_resolution=None, width=1.0,
+                 frontend="pixels"):
         super().__init__()
         if variant not in VARIANTS:
             raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}.")
+        if frontend not in FRONTENDS:
+            raise ValueError(f"frontend must be one of {FRONTENDS}, got {frontend!r}.")
         if image_size < 8 or (variant != "full" and not _is_pow2(image_size)):
             raise ValueError(
                 f"image_size must be at least 8 (and a power of two for variant "
@@ -138,11 +236,15 @@ class AttributionNet(nn.Module):
             c_in = c_out
         if r != 4:  # postpool, or a side that is not a power of two (e.g. 24 -> 6)
             layers.append(nn.AdaptiveAvgPool2d(4))
+        self.frontend = {"pixels": nn.Identity(), "highpass": HighPass(),
+                         "constrained": ConstrainedConv2d(3, 3)}[frontend]
         self.features = nn.Sequential(*layers)
         self.fingerprint = nn.Sequential(nn.Flatten(), nn.Linear(c_in * 16, 512), nn.LeakyReLU(0.2))
         self.classifier = nn.Linear(512, n_classes)
         for module in self.modules():
-            if isinstance(module, (nn.Conv2d, nn.Linear)):
+            if isinstance(module, (nn.Conv2d, nn.Linear)) and not isinstance(
+                module, ConstrainedConv2d
+            ):
                 # He initialisation for LeakyReLU(0.2): the authors' ProGAN-based code
                 # scales weights by He's constant; torch's default init starts the
                 # deep, normalisation-free stack on a long loss plateau.
@@ -150,6 +252,7 @@ class AttributionNet(nn.Module):
                 nn.init.zeros_(module.bias)
 
     def _prepare(self, x):
+        x = self.frontend(x)
         if self.variant in ("predownsample", "predownsample_residual"):
             for _ in range(self.pre_steps):
                 x = _blur_down(x)
