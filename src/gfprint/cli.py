@@ -257,16 +257,22 @@ def _real_classes(names, requested):
     return [n for n in names if n.lower() in REAL_NAMES]
 
 
-def _levels(text):
-    if text == "auto":
+def _integer(text, low, *, auto=False):
+    """An integer of at least ``low`` (or ``"auto"`` when allowed) from the command line."""
+    if auto and text == "auto":
         return text
     try:
         value = int(text)
     except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected 'auto' or an integer >= 1, got {text!r}")
+        value = low - 1
+    if value < low:
+        wanted = "'auto' or " if auto else ""
+        raise argparse.ArgumentTypeError(f"expected {wanted}an integer >= {low}, got {text!r}")
     return value
+
+
+def _levels(text):
+    return _integer(text, 1, auto=True)
 
 
 def _sigma(text):
@@ -317,13 +323,7 @@ def _fraction(text):
 
 
 def _window(text):
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 2:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 2, got {text!r}")
-    return value
+    return _integer(text, 2)
 
 
 def _positive_fraction(text):

@@ -702,10 +702,10 @@ class PRNUFingerprintClassifier(ClassifierMixin, BaseEstimator):
         """Index in ``fingerprint_sources_`` of ``source`` (None stays None)."""
         if source is None:
             return None
-        sources = _py(self.fingerprint_sources_)
-        if _py([source])[0] not in sources:
+        sources, (wanted,) = _py(self.fingerprint_sources_), _py([source])
+        if wanted not in sources:
             raise ValueError(f"source {source!r} has no fingerprint; the sources are {sources}.")
-        return sources.index(_py([source])[0])
+        return sources.index(wanted)
 
     def _localized(self, residual, weight, found, i, j, window, expected):
         """The map of residual ``i`` against fingerprint ``j`` (None: its best match)."""
