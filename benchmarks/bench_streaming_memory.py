@@ -70,7 +70,7 @@ def main():
         from gfprint import CNNAttributor
 
         X = np.stack([np.asarray(Image.open(p)) for p in paths[:40]])
-        cnn = CNNAttributor(width=0.1, max_epochs=1, random_state=0)
+        cnn = CNNAttributor(width=0.1, max_epochs=1, frontend="pixels", random_state=0)
         cnn.fit(X, np.repeat(["a", "b"], 20))
         cnn.save_params(tmp / "cnn.pt")
         rows = []

@@ -243,19 +243,36 @@ def smooth_toy():
     return np.clip(np.rint(X), 0, 255).astype(np.uint8), np.repeat(["gan", "real"], 32)
 
 
-@pytest.mark.parametrize("frontend", ["highpass", "constrained"])
+@pytest.mark.parametrize("frontend", ["highpass", "constrained", "residual"])
 def test_residual_frontends_learn_a_faint_fingerprint_on_smooth_scenes(smooth_toy, frontend):
     X, y = smooth_toy
     cnn = CNNAttributor(**SMALL, frontend=frontend, random_state=0).fit(X[::2], y[::2])
     assert cnn.score(X[1::2], y[1::2]) >= 0.9  # held-out images
     assert type(cnn.net_.module_.frontend).__name__ == {
-        "highpass": "HighPass", "constrained": "ConstrainedConv2d"}[frontend]
+        "highpass": "HighPass", "constrained": "ConstrainedConv2d", "residual": "Identity"}[
+        frontend]
+
+
+def test_residual_frontend_feeds_the_wavelet_residual(smooth_toy):
+    from gfprint import ResidualExtractor
+    from gfprint.nn._attributor import _to_tensor
+
+    X, y = smooth_toy
+    expected = ResidualExtractor().transform(X[:4]) / 8.0
+    got = _to_tensor(X[:4], residual=True).permute(0, 2, 3, 1).numpy()
+    np.testing.assert_allclose(got, expected, rtol=1e-6)
+    cnn = CNNAttributor(width=0.05, max_epochs=1, frontend="residual", random_state=0)
+    cnn.fit(X, y)
+    module = cnn.net_.module_.eval()
+    with torch.no_grad():
+        embedded = module.embed(_to_tensor(X[:4], residual=True)).numpy()
+    np.testing.assert_allclose(cnn.transform(X[:4]), embedded, rtol=1e-5, atol=1e-6)
 
 
 def test_max_epochs_auto_is_about_1200_steps(smooth_toy):
     X, y = smooth_toy
     cnn = CNNAttributor(width=0.05, batch_size=16, random_state=0)
-    assert cnn.get_params()["max_epochs"] == "auto" and cnn.frontend == "highpass"
+    assert cnn.get_params()["max_epochs"] == "auto" and cnn.frontend == "residual"
     assert cnn._epochs(64) == 300 and cnn._epochs(100_000) == 10
     assert cnn.set_params(validation_fraction=0.5)._epochs(64) == 600
 
@@ -264,7 +281,8 @@ def test_weight_decay_class_weight_and_best_epoch_restored(toy):
     X, y = toy
     keep = np.r_[0:24, 24:32]  # 24 "gan", 8 "real"
     cnn = CNNAttributor(width=0.05, max_epochs=12, validation_fraction=0.25, early_stopping=3,
-                        weight_decay=1e-3, class_weight="balanced", random_state=0)
+                        weight_decay=1e-3, class_weight="balanced", frontend="pixels",
+                        random_state=0)
     cnn.fit(X[keep], y[keep])
     assert cnn.net_.optimizer_.param_groups[0]["weight_decay"] == 1e-3
     # scikit-learn's "balanced": 32 / (2 * 24) and 32 / (2 * 8).
@@ -298,3 +316,12 @@ def test_checkpoint_from_before_the_frontends_loads_as_a_pixel_network(toy, tmp_
     loaded = CNNAttributor().load_params(path)
     assert loaded.frontend == "pixels"
     np.testing.assert_allclose(loaded.predict_proba(X), cnn.predict_proba(X), rtol=1e-5)
+
+
+def test_residual_frontend_refuses_images_too_small_for_a_wavelet_level():
+    X = np.zeros((4, 8, 8, 3), np.uint8)
+    with pytest.raises(ValueError, match=r"frontend='residual' cannot take 8x8 images.*"
+                                         r"frontend='highpass' takes any size"):
+        CNNAttributor(max_epochs=1).fit(X, [0, 1, 0, 1])
+    assert CNNAttributor(width=0.05, max_epochs=1, frontend="highpass").fit(
+        X, [0, 1, 0, 1]).predict(X).shape == (4,)

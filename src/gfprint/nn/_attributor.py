@@ -30,12 +30,17 @@ def _to_uint8(images):
 
 
 class _Collate:
-    """Batch uint8 images: optional perturbation and flips, then NCHW floats in [-1, 1]."""
+    """Batch uint8 images: optional perturbation and flips, then the network's input.
 
-    def __init__(self, augment=None, flip=False, rng=None):
+    The input is NCHW floats: the pixels in [-1, 1], or with ``residual`` the noise
+    residual of each image (``frontend="residual"``).
+    """
+
+    def __init__(self, augment=None, flip=False, rng=None, residual=False):
         self.augment = augment
         self.flip = flip
         self.rng = rng
+        self.residual = residual
 
     def __call__(self, items):
         xs = np.stack([np.asarray(x) for x, _ in items])
@@ -45,7 +50,7 @@ class _Collate:
         if self.flip:
             mirror = self.rng.uniform(size=len(xs)) < 0.5
             xs[mirror] = xs[mirror, :, ::-1]
-        return _to_tensor(xs), ys
+        return _to_tensor(xs, self.residual), ys
 
 
 class _ImageDataset(torch.utils.data.Dataset):
@@ -76,7 +81,19 @@ class _ImageDataset(torch.utils.data.Dataset):
         return _to_uint8(self.images.chunk(i, i + 1).load())[0], self.y[i]
 
 
-def _to_tensor(images: np.ndarray) -> torch.Tensor:
+#: Residuals (a few grey levels) are divided by this to reach the pixels' scale.
+_RESIDUAL_SCALE = 8.0
+
+
+def _to_tensor(images: np.ndarray, residual: bool = False) -> torch.Tensor:
+    """NCHW float32 input of uint8 images: pixels in [-1, 1], or their residuals."""
+    if residual:
+        from ..residuals import ResidualExtractor
+
+        # The generator residual of the PRNU path (Marra et al.): image minus its
+        # wavelet-denoised version, colour kept.
+        r = ResidualExtractor().transform(images) / _RESIDUAL_SCALE
+        return torch.from_numpy(np.ascontiguousarray(r, np.float32)).permute(0, 3, 1, 2)
     x = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float()
     return x / 127.5 - 1.0
 
@@ -101,15 +118,19 @@ class CNNAttributor(ClassifierMixin, TransformerMixin, BaseEstimator):
         Resolution where the variant switches (required unless ``"full"``).
     width : float, default=1.0
         Multiplier of the paper's channel widths; smaller is faster on a CPU.
-    frontend : {"pixels", "highpass", "constrained"}, default="highpass"
-        What the first convolution sees: a fixed high-pass residual, the image minus
-        its 5x5 binomial blur (:class:`~gfprint.nn.HighPass`); three learned
-        prediction-error residuals (Bayar & Stamm's constrained convolution,
+    frontend : {"residual", "highpass", "constrained", "pixels"}, default="residual"
+        What the first convolution sees: the noise residual of the PRNU path (the
+        image minus its wavelet-denoised version, :class:`~gfprint.ResidualExtractor`
+        with its defaults, computed on the CPU for every batch); a fixed high-pass
+        residual, the image minus its 5x5 binomial blur
+        (:class:`~gfprint.nn.HighPass`); three learned prediction-error residuals
+        (Bayar & Stamm's constrained convolution,
         :class:`~gfprint.nn.ConstrainedConv2d`); or the pixels, as Yu et al.
-        published the network. On 64 images per source and 100 epochs the high-pass
-        residual scored 0.99 on the zoo where pixels scored 0.89, and 0.68 where
-        pixels stayed at chance (0.17) on sources that differ only by their
-        up-sampling (``benchmarks/results/cnn_small_data.md``).
+        published the network. On 64 images per source and 100 epochs
+        (``benchmarks/results/cnn_small_data.md``): where sources share their
+        content and differ only by a weak up-sampling fingerprint, the residual
+        scored 0.45 (PRNU 0.41), the high-pass 0.20 and the pixels 0.17 (chance
+        0.17); on the zoo, 0.97, 0.99 and 0.89.
     max_epochs : int or "auto", default="auto"
         Training epochs (the most, with ``early_stopping``). ``"auto"``: enough
         for 1,200 optimizer steps, and at least 10 epochs: 100 epochs for 384
@@ -168,7 +189,7 @@ class CNNAttributor(ClassifierMixin, TransformerMixin, BaseEstimator):
     >>> import numpy as np
     >>> from gfprint import CNNAttributor
     >>> rng = np.random.default_rng(0)
-    >>> X = rng.integers(0, 256, (16, 8, 8, 3), dtype=np.uint8)
+    >>> X = rng.integers(0, 256, (16, 16, 16, 3), dtype=np.uint8)
     >>> X[8:, :, :, 0] = 255  # class "b" is red
     >>> y = np.repeat(["a", "b"], 8)
     >>> cnn = CNNAttributor(width=0.05, max_epochs=30, random_state=0).fit(X, y)
@@ -201,7 +222,7 @@ class CNNAttributor(ClassifierMixin, TransformerMixin, BaseEstimator):
         variant="full",
         switch_resolution=None,
         width=1.0,
-        frontend="highpass",
+        frontend="residual",
         max_epochs="auto",
         lr=1e-3,
         weight_decay=0.0,
@@ -246,6 +267,14 @@ class CNNAttributor(ClassifierMixin, TransformerMixin, BaseEstimator):
                     f"CNNAttributor needs square images of at least 8x8 pixels; got {h}x{w}. "
                     "Crop or resize them first."
                 )
+            if self.frontend == "residual":
+                try:  # the wavelet residual needs room for one level
+                    _to_tensor(np.zeros((1, h, w, 3), np.uint8), residual=True)
+                except ValueError as exc:
+                    raise ValueError(
+                        f"frontend='residual' cannot take {h}x{w} images: "
+                        f"{str(exc).splitlines()[0]} frontend='highpass' takes any size."
+                    ) from None
         elif (h, w) != (self.image_size_, self.image_size_):
             raise ValueError(
                 f"this CNNAttributor was trained on {self.image_size_}x{self.image_size_} "
@@ -295,6 +324,7 @@ class CNNAttributor(ClassifierMixin, TransformerMixin, BaseEstimator):
             # scikit-learn's "balanced": n_samples / (n_classes * count of the class).
             counts = np.asarray(class_counts, np.float64)
             weight = torch.as_tensor(counts.sum() / (len(counts) * counts), dtype=torch.float32)
+        residual = self.frontend == "residual"
         split = None
         if self.validation_fraction is not None:
             split = ValidSplit(self.validation_fraction, stratified=True, random_state=seed)
@@ -317,8 +347,8 @@ class CNNAttributor(ClassifierMixin, TransformerMixin, BaseEstimator):
             train_split=split,
             callbacks=callbacks,
             iterator_train__shuffle=True,
-            iterator_train__collate_fn=_Collate(self.augment, self.flip, rng),
-            iterator_valid__collate_fn=_Collate(),
+            iterator_train__collate_fn=_Collate(self.augment, self.flip, rng, residual),
+            iterator_valid__collate_fn=_Collate(residual=residual),
             classes=np.arange(n_classes),
             device=self.device,
             verbose=self.verbose,
@@ -427,7 +457,8 @@ class CNNAttributor(ClassifierMixin, TransformerMixin, BaseEstimator):
         with torch.no_grad():
             for images in self._batches(X):
                 for s in range(0, len(images), self.batch_size):
-                    batch = _to_tensor(images[s : s + self.batch_size]).to(self.net_.device)
+                    batch = _to_tensor(images[s : s + self.batch_size],
+                                       self.frontend == "residual").to(self.net_.device)
                     out.append(module.embed(batch).cpu().numpy())
         return np.concatenate(out).astype(np.float32, copy=False)
 

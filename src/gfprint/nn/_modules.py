@@ -11,7 +11,7 @@ from torch.nn import functional as F
 __all__ = ["AttributionNet", "ConstrainedConv2d", "HighPass", "channels_at"]
 
 VARIANTS = ("full", "postpool", "predownsample", "predownsample_residual")
-FRONTENDS = ("pixels", "highpass", "constrained")
+FRONTENDS = ("pixels", "highpass", "constrained", "residual")
 
 
 def channels_at(resolution: int, width: float = 1.0) -> int:
@@ -165,10 +165,13 @@ class AttributionNet(nn.Module):
         Resolution at which the variant switches (ignored by ``"full"``).
     width : float
         Multiplier of every channel width (1.0 = the paper's).
-    frontend : {"pixels", "highpass", "constrained"}, default="pixels"
+    frontend : {"pixels", "highpass", "constrained", "residual"}, default="pixels"
         What the first convolution sees: the pixels (Yu et al.), a fixed high-pass
         residual (:class:`HighPass`) or three learned prediction-error residuals
-        (:class:`ConstrainedConv2d`, Bayar & Stamm 2018).
+        (:class:`ConstrainedConv2d`, Bayar & Stamm 2018). ``"residual"``: the input
+        already is a noise residual, computed outside the network
+        (:class:`~gfprint.CNNAttributor` does it with the wavelet denoiser), and
+        passes unchanged.
 
     Notes
     -----
@@ -237,7 +240,8 @@ class AttributionNet(nn.Module):
         if r != 4:  # postpool, or a side that is not a power of two (e.g. 24 -> 6)
             layers.append(nn.AdaptiveAvgPool2d(4))
         self.frontend = {"pixels": nn.Identity(), "highpass": HighPass(),
-                         "constrained": ConstrainedConv2d(3, 3)}[frontend]
+                         "constrained": ConstrainedConv2d(3, 3),
+                         "residual": nn.Identity()}[frontend]
         self.features = nn.Sequential(*layers)
         self.fingerprint = nn.Sequential(nn.Flatten(), nn.Linear(c_in * 16, 512), nn.LeakyReLU(0.2))
         self.classifier = nn.Linear(512, n_classes)
