@@ -22,7 +22,7 @@ from sklearn.pipeline import make_pipeline
 
 from gfprint import CNNAttributor, PRNUFingerprintClassifier, ResidualExtractor
 from gfprint.baselines import ImageFlattener, make_eigenface_baseline, make_knn_baseline
-from gfprint.datasets import load_gan_zoo
+from gfprint.datasets import load_gan_zoo, zoo_sources
 from gfprint.datasets._zoo import DIFFICULTIES
 from gfprint.metrics import fd_ratio
 from gfprint.studies import attribution_table
@@ -55,13 +55,15 @@ def main():
     n_train, n_test, epochs = (60, 40, 2) if args.quick else (400, 200, 30)
     cnn_params = dict(width=args.width, max_epochs=epochs, batch_size=64, frontend="pixels",
                       random_state=0)
+    n_src = len(zoo_sources())
     lines = [
         "# Attribution on the GAN zoo (Yu et al. 2019, Tables 1, 4, 5)",
         "",
         f"Run: `python benchmarks/bench_attribution.py{' --quick' if args.quick else ''}` on "
         f"{platform.machine()}, torch {torch.__version__}, {time.strftime('%Y-%m-%d')}. "
         f"{n_train} training and {n_test} test images per source (independent zoo seeds 0 "
-        f"and 1); 7 sources (6 generators + real), chance 0.143. CNN: channel widths x "
+        f"and 1); {n_src} sources (every generator + real), chance {1 / n_src:.3f}. CNN: "
+        f"channel widths x "
         f"{args.width}, {epochs} epochs, batch 64, Adam(lr 1e-3, betas (0, 0.99)), flips. "
         "FD ratio on 100 test images per source (pixels in [0, 1]; CNN: 512-d features).",
         "",

@@ -2,7 +2,7 @@
 
 Three parts, each printed as a Markdown table:
 
-* **zoo**: the built-in GAN zoo (6 generators + real photos, ``--n`` images each),
+* **zoo**: the built-in GAN zoo (every generator + real photos, ``--n`` images each),
   clean and JPEG (quality 75, the zoo's ``difficulty="jpeg"``), the default
   residual, ``FingerprintClustering()`` defaults;
 * **cameras**: simulated cameras (:func:`gfprint.datasets.make_camera_images`, 256x256,

@@ -4,7 +4,7 @@ Issue 11: on real generator output the camera post-processing (grey, zero-mean,
 Wiener-DFT, sigma = 5) costs 0.07-0.17 accuracy. This measures what the zoo shows,
 and sweeps the denoiser's noise level ``sigma``. Every row sees the same images and
 the same folds. Columns: 5-fold CV accuracy of ``Pipeline([extractor,
-PRNUFingerprintClassifier()])`` over all zoo sources (6 generators and real), at three
+PRNUFingerprintClassifier()])`` over all zoo sources (every generator and real), at three
 zoo difficulty levels; on clean images, the real-vs-GAN AUC (binary labels,
 per-generator fingerprints through ``sources``, 5-fold) and the leave-one-generator-out
 known-vs-unknown AUROC, the checks of issue 11's table.

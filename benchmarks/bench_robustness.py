@@ -23,7 +23,7 @@ from sklearn.frozen import FrozenEstimator
 from sklearn.pipeline import make_pipeline
 
 from gfprint import CNNAttributor, PRNUFingerprintClassifier, ResidualExtractor
-from gfprint.datasets import load_gan_zoo
+from gfprint.datasets import load_gan_zoo, zoo_sources
 from gfprint.ensemble import TTAClassifier
 from gfprint.perturbations import (
     GaussianBlur,
@@ -103,7 +103,8 @@ def main():
         "",
         f"Run: `python benchmarks/bench_robustness.py{' --quick' if args.quick else ''}` on "
         f"{platform.machine()}, torch {torch.__version__}, {time.strftime('%Y-%m-%d')}. "
-        f"{n_train} training / {n_test} test images per source, 7 sources (chance 0.143). "
+        f"{n_train} training / {n_test} test images per source, {len(zoo_sources())} sources "
+        f"(chance {1 / len(zoo_sources()):.3f}). "
         f"CNN: channel widths x {args.width}, {epochs} epochs. Atk: trained clean, tested "
         "attacked. Dfs: trained with the attack (CNN: `augment=`, fresh per batch; PRNU: "
         "fingerprints from attacked training images), tested attacked. TTA: the Dfs CNN "

@@ -111,3 +111,12 @@ def test_robustness_table_seeds_attacks_and_runs_a_prnu_pipeline():
     b = robustness_table({"PRNU": prnu}, (X, y), (X, y), {"noise": GaussianNoise(sigma=3)})
     np.testing.assert_array_equal(a.values, b.values)  # seeded: the same table twice
     assert a["none", "PRNU Atk"] == 1.0 and a["noise", "PRNU Atk"] >= 0.9
+
+
+def test_seed_sources_picks_the_architecture_with_most_seeds():
+    from gfprint.studies import _seed_sources
+
+    classes = ["deconv_s0", "deconv_s1", "deconv_subset_s0", "real", "upsample_s0",
+               "deconv_s12"]
+    assert _seed_sources(classes) == ["deconv_s0", "deconv_s1", "deconv_s12"]
+    assert _seed_sources(["real", "stylegan"]) == []

@@ -1,3 +1,4 @@
+import json
 import shutil
 
 import numpy as np
@@ -13,9 +14,9 @@ def clean():
     return load_gan_zoo(n_per_source=40, random_state=3)
 
 
-def test_zoo_has_real_and_six_generators(clean):
+def test_zoo_has_real_and_seven_generators(clean):
     sources = zoo_sources()
-    assert "real" in sources and len(sources) >= 7
+    assert "real" in sources and len(sources) >= 8
     assert list(clean.target_names) == sources
     assert clean.images.shape == (40 * len(sources), 32, 32, 3)
     assert clean.images.dtype == np.uint8
@@ -88,6 +89,17 @@ def test_corrupted_weights_are_refused(tmp_path, monkeypatch):
         load_gan_zoo(n_per_source=2, sources=[name])
 
 
+def test_changed_photos_are_reported(tmp_path, monkeypatch):
+    data = tmp_path / "data"
+    shutil.copytree(_zoo._data_dir(), data)
+    manifest = _zoo._manifest()
+    manifest["photos"][0]["sha256"] = "0" * 64
+    (data / "manifest.json").write_text(json.dumps(manifest))
+    monkeypatch.setattr(_zoo, "_DATA_DIR", data)
+    with pytest.warns(UserWarning, match=manifest["photos"][0]["file"]):
+        load_gan_zoo(n_per_source=2, sources=["real"])
+
+
 def test_prnu_attribution_on_clean_zoo_far_above_chance():
     zoo = load_gan_zoo(n_per_source=100, random_state=0)
     R = ResidualExtractor(levels=2).transform(zoo.images)
@@ -98,6 +110,6 @@ def test_prnu_attribution_on_clean_zoo_far_above_chance():
     assert accuracy >= ACCURACY_BOUND > 3 * chance
 
 
-# Measured on this zoo with 50 training images per source: 0.863, 0.894 and 0.874 for
-# zoo seeds 0, 1, 2 (chance 0.143); the bound leaves a margin for other platforms.
-ACCURACY_BOUND = 0.75
+# Measured on zoo v2 with 50 training images per source: 0.838, 0.818 and 0.843 for
+# zoo seeds 0, 1, 2 (chance 0.125); the bound leaves a margin for other platforms.
+ACCURACY_BOUND = 0.7

@@ -19,9 +19,10 @@ SOURCES = ["real", "deconv_s0", "pixelshuffle_s0", "upsample_s0"]
 SMALL = dict(width=0.1, max_epochs=15, random_state=0)
 ATTACK = dict(quality=(10, 75))  # Yu et al. Sec. 4.4: JPEG quality drawn from 10-75
 
-# Measured on this zoo (2 torch threads): clean test accuracy 0.92 for SMALL, chance
-# 0.25. The bound keeps a margin for other platforms.
-CLEAN_BOUND = 0.8
+# Measured on zoo v2 (2 torch threads, 100 training images per source): clean test
+# accuracy 0.79, 0.675 and 0.76 for zoo seeds 0, 1, 2 (chance 0.25). The real class
+# shares the generators' photos, which makes it the hard one. The bound is twice chance.
+CLEAN_BOUND = 0.5
 
 # Whether JPEG immunization beats clean training is a statistical claim about
 # training (one 15-epoch run lost 0.07 where others gained 0.09): it is measured over
@@ -31,7 +32,7 @@ CLEAN_BOUND = 0.8
 
 @pytest.fixture(scope="module")
 def split():
-    zoo = load_gan_zoo(n_per_source=300, sources=SOURCES, random_state=0)
+    zoo = load_gan_zoo(n_per_source=150, sources=SOURCES, random_state=0)
     return train_test_split(
         zoo.images, zoo.target, test_size=1 / 3, stratify=zoo.target, random_state=0
     )

@@ -5,7 +5,7 @@ Same-source and cross-source correlations on the GAN zoo
 
 Fingerprint attribution works when the residual of an image correlates more with
 the fingerprint of its own source than with any other. Here we estimate one
-fingerprint per source of the built-in GAN zoo (``"real"`` and six generators)
+fingerprint per source of the built-in GAN zoo (``"real"`` and seven generators)
 from training images, correlate held-out residuals with all of them, and look at
 
 * the histograms of same-source and cross-source NCC values (as in Marra et al.

@@ -5,7 +5,7 @@ Attribution accuracy: baselines, PRNU and the CNN
 
 Yu et al. (2019, Table 1) compare their attribution network with pixel
 baselines. Here is the same comparison on the built-in GAN zoo (``"real"`` and
-six generators, 32x32 RGB), with the PRNU fingerprint classifier of Marra et al.
+seven generators, 32x32 RGB), with the PRNU fingerprint classifier of Marra et al.
 (2019) added:
 
 * **kNN**: nearest neighbour on raw pixels

@@ -6,10 +6,10 @@ import importlib
 
 __all__ = ["require"]
 
-_EXTRA = {"torch": "nn", "skorch": "nn", "matplotlib": "plot"}
+_EXTRA = {"torch": "nn", "skorch": "nn", "matplotlib": "plot", "skimage": "zoo"}
 
 
-def require(*modules: str, what: str):
+def require(*modules: str, what: str, extra: str | None = None):
     """Import ``modules`` or raise an ImportError naming the extra that installs them.
 
     Parameters
@@ -18,6 +18,9 @@ def require(*modules: str, what: str):
         Top-level module names, e.g. ``"torch"``.
     what : str
         What needs them, for the message (e.g. ``"gfprint.nn"``).
+    extra : str, default=None
+        The extra to name in the message; ``None`` names the one that installs the
+        missing module.
 
     Returns
     -------
@@ -35,8 +38,8 @@ def require(*modules: str, what: str):
         try:
             loaded.append(importlib.import_module(name))
         except ImportError as exc:
-            extra = _EXTRA.get(name, name)
+            name_extra = extra or _EXTRA.get(name, name)
             raise ImportError(
-                f"{what} needs {name}, which is not installed: pip install 'gfprint[{extra}]'"
+                f"{what} needs {name}, which is not installed: pip install 'gfprint[{name_extra}]'"
             ) from exc
     return loaded[0]

@@ -766,12 +766,11 @@ def _evaluate_plots(out, y, rows, summary, sources, meta, clf):
 
 def cmd_demo(args) -> int:
     """``gfprint demo``: the built-in GAN zoo study (:func:`gfprint.studies.run_zoo_demo`)."""
+    from ._optional import require
     from .studies import run_zoo_demo
 
-    try:
-        from . import nn  # noqa: F401 - the demo trains CNNAttributor on the torch zoo
-    except ImportError as exc:
-        raise ImportError(f"{exc} (or 'gfprint[demo]', which adds the plots)") from None
+    # the demo samples the zoo (torch, scikit-image's photos) and trains CNNAttributor
+    require("torch", "skorch", "skimage", what="gfprint demo", extra="demo")
     result = run_zoo_demo(
         quick=args.quick,
         n_jobs=args.jobs,
@@ -782,9 +781,9 @@ def cmd_demo(args) -> int:
     try:
         written = result.save_plots(args.out)
     except ImportError:
-        _emit("\n[4] Plots skipped: matplotlib is not installed (pip install 'gfprint[plot]').\n")
+        _emit("\n[6] Plots skipped: matplotlib is not installed (pip install 'gfprint[plot]').\n")
     else:
-        _emit(f"\n[4] Plots written to {_safe(Path(args.out).resolve())}: {', '.join(written)}\n")
+        _emit(f"\n[6] Plots written to {_safe(Path(args.out).resolve())}: {', '.join(written)}\n")
     _emit(f"\nDone in {result.seconds:.1f} s.\n")
     return 0
 

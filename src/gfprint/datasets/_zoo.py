@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import warnings
 from importlib import resources
 from numbers import Integral
 from pathlib import Path
@@ -57,7 +58,7 @@ def zoo_sources() -> list[str]:
 def _load_generator(name: str, entry: dict):
     import torch  # available: _sample_sources checked
 
-    from ._zoo_models import build_generator
+    from ._zoo_models import WIDTHS, Z_DIM, build_generator
 
     missing = [k for k in ("file", "sha256", "architecture") if not isinstance(entry.get(k), str)]
     if missing:
@@ -83,9 +84,13 @@ def _load_generator(name: str, entry: dict):
             for key in arrays.files
         }
     try:
-        generator = build_generator(entry["architecture"])
+        generator = build_generator(
+            entry["architecture"],
+            widths=entry.get("widths", WIDTHS),
+            z_dim=entry.get("z_dim", Z_DIM),
+        )
         generator.load_state_dict(state)
-    except (KeyError, ValueError, RuntimeError) as exc:
+    except (KeyError, ValueError, RuntimeError, TypeError) as exc:
         raise GfprintError(
             f"weight file {path} does not fit generator {name!r} "
             f"({entry['architecture']}): {str(exc).splitlines()[0]}"
@@ -93,11 +98,27 @@ def _load_generator(name: str, entry: dict):
     return generator.eval()
 
 
+def _check_photos(manifest) -> None:
+    """Warn if an installed photo differs from the one the zoo was built with."""
+    from ._zoo_models import PHOTOS, load_photos, photo_digest
+
+    expected = {entry["file"]: entry["sha256"] for entry in manifest.get("photos", [])}
+    for (package, name), photo in zip(PHOTOS, load_photos()):
+        if name in expected and photo_digest(photo) != expected[name]:
+            warnings.warn(
+                f"the photo {name} installed with {package} differs from the one the GAN "
+                f"zoo was trained on; the zoo's 'real' images will differ from the ones "
+                f"its published numbers were measured on.",
+                UserWarning,
+                stacklevel=4,
+            )
+
+
 def _sample_sources(manifest, available, chosen, n_per_source, size, random_state):
     """One block of images per chosen source; the global torch RNG is left as it was."""
     from .._optional import require
 
-    torch = require("torch", what="load_gan_zoo (its generators are torch networks)")
+    torch = require("torch", "skimage", what="load_gan_zoo", extra="zoo")
 
     from ._zoo_models import real_patches, sample
 
@@ -108,6 +129,7 @@ def _sample_sources(manifest, available, chosen, n_per_source, size, random_stat
                 continue
             seed = np.random.SeedSequence([random_state, index])
             if name == REAL:
+                _check_photos(manifest)
                 rng = np.random.default_rng(seed)
                 block = real_patches(n_per_source, size=size, region="heldout", rng=rng)
             else:
@@ -137,12 +159,15 @@ def load_gan_zoo(
     """Labelled images from the built-in GAN zoo and from held-out real photos, offline.
 
     The zoo holds small DCGAN-style generators that gfprint trained itself
-    (``benchmarks/train_zoo.py``) on patches of the two photos bundled with
-    scikit-learn: three upsampling architectures (transposed convolution,
-    nearest-upsample + convolution, pixel shuffle), three training seeds of the
-    transposed-convolution generator, and one trained on a different subset of the
-    data, mirroring the attribution experiments of Yu et al. (2019). ``"real"`` images
-    are patches of the photos' held-out region, never seen in training.
+    (``benchmarks/train_zoo.py``), all on the same data: 32x32 patches of seven photos
+    that ship with scikit-image and scikit-learn. They follow the three axes of Yu et
+    al. (2019): three upsampling architectures (transposed convolution,
+    nearest-upsample + convolution, pixel shuffle), four training seeds of the
+    transposed-convolution generator (``deconv_s0`` to ``deconv_s3``, as in their
+    Table 3), and one (``deconv_subset_s0``) trained with the seed of ``deconv_s0``
+    on a training set without one photo, 8 % of the patch positions (their Table 2).
+    ``"real"`` images are patches of every fourth 128-pixel strip of the photos, held
+    out from training: the same distribution, pixels no generator saw.
 
     Parameters
     ----------
@@ -158,11 +183,13 @@ def load_gan_zoo(
         24x24 crop (no resizing), which breaks the alignment that fingerprint
         correlation relies on; ``"crop+jpeg"`` both. PRNU-style attribution is strong
         on ``"clean"`` and collapses with cropping; learned classifiers suffer less (Yu
-        et al. 2019). Measured by ``gfprint demo`` (7 sources, 400 images each, trained
-        on 2240, tested on 560; chance 0.14): ``"clean"`` PRNU 0.887, kNN on pixels
-        0.936, Eigenface 0.936, CNN 0.898; ``"crop+jpeg"`` PRNU 0.163, kNN 0.632,
-        Eigenface 0.630, CNN 0.827. The held-out real patches are mostly smooth sky
-        and background, so scene content alone separates much of ``"real"``.
+        et al. 2019); accuracies at every level are in
+        ``benchmarks/results/attribution.md``. Measured by ``gfprint demo`` on clean
+        images (8 sources, 300 images each, trained on 1920, tested on 480; chance
+        0.125): PRNU 0.844, kNN on pixels 0.329, Eigenface 0.271, CNN 0.773; among the
+        four ``deconv`` seeds alone (chance 0.25): PRNU 0.992, kNN 0.417, Eigenface
+        0.358, CNN 0.842. The ``"real"`` class shares the generators' photos, so it
+        is the hardest one to separate by content.
     random_state : int, default=0
         Seed of the latent codes, the real patches and the crop offsets: the same
         seed gives the same images.

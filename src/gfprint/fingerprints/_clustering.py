@@ -55,7 +55,7 @@ class FingerprintClustering(ClusterMixin, BaseEstimator):
         attenuation). A single residual joins a group only if its mean correlation
         with the group is at least this fraction of the group's own. Lower it to
         merge related sources; 1 would demand identical fingerprints. On the
-        built-in zoo, different generators (seeds of one architecture included)
+        first built-in zoo (v1), different generators (seeds of one architecture included)
         estimated at most 0.18 and groups of one generator's images at 0.3 to 0.5
         (its modes), which is where the default sits.
     min_cluster_size : int, default=2
@@ -118,7 +118,7 @@ class FingerprintClustering(ClusterMixin, BaseEstimator):
       residual's ``c`` taken as its partner's. For residuals ``r = a F + noise`` of
       one source, ``L`` equals ``sqrt(c_A c_B)`` on average; for sources whose
       fingerprints correlate by ``rho`` it is ``rho`` times that. The check on single
-      residuals keeps out images whose content resembles a group's (on the zoo,
+      residuals keeps out images whose content resembles a group's (on the zoo v1,
       real photos of the scenes the generators learned correlate significantly with
       them, at a tenth of the group's own correlation).
 
@@ -135,7 +135,7 @@ class FingerprintClustering(ClusterMixin, BaseEstimator):
     with ``rho`` the residuals' normalized autocorrelations and ``d`` the number of
     values. Residuals are spatially correlated (the denoiser leaves structure), so
     this is several times ``1 / d``. ``null_sd_`` uses the mean autocorrelation of
-    all residuals (averaged through their power spectra). On the built-in zoo it
+    all residuals (averaged through their power spectra). On the first zoo (v1) it
     predicted the spread of the NCC between residuals of different sources, and
     between real photos, to within 10 %. It assumes that residuals of different
     sources are independent: content shared across sources (aligned faces, the same
