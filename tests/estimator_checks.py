@@ -36,6 +36,13 @@ def _cnn():
     return CNNAttributor(width=0.05, max_epochs=1, batch_size=8, random_state=0)
 
 
+def _visnet():
+    pytest.importorskip("torch")
+    from gfprint import VisNetAttributor
+
+    return VisNetAttributor(width=2, max_epochs=1, batch_size=8, random_state=0)
+
+
 # Every public estimator that takes images, as a fast instance (a factory, so that
 # optional dependencies are imported only when their estimator's checks run).
 IMAGE_ESTIMATORS = {
@@ -52,6 +59,7 @@ IMAGE_ESTIMATORS = {
     "ImageFlattener": ImageFlattener,
     "TTAClassifier": lambda: TTAClassifier(make_knn_baseline(n_neighbors=1)),
     "CNNAttributor": _cnn,
+    "VisNetAttributor": _visnet,
 }
 @dataclass
 class ImageData:

@@ -82,10 +82,11 @@ BAD = {
 
 # Where an estimator refuses a case earlier, for another good reason, and says so.
 OTHER_ERROR = {
-    # The single-plane TIFFs are grey: CNNAttributor refuses them from their header,
+    # The single-plane TIFFs are grey: the networks refuse them from their header,
     # before their pixels are read.
-    ("CNNAttributor", "float TIFF out of range"): (ValueError, "needs RGB images"),
-    ("CNNAttributor", "32-bit TIFF out of range"): (ValueError, "needs RGB images"),
+    **{(name, case): (ValueError, "needs RGB images")
+       for name in ("CNNAttributor", "VisNetAttributor")
+       for case in ("float TIFF out of range", "32-bit TIFF out of range")},
 }
 
 

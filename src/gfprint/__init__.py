@@ -10,7 +10,8 @@ from .residuals import CameraResidualExtractor, ResidualExtractor
 
 __version__ = "0.1.0.dev0"
 
-_LAZY = {"CNNAttributor": "gfprint.nn"}  # torch-dependent: imported on first use
+# torch-dependent: imported on first use
+_LAZY = {"CNNAttributor": "gfprint.nn", "VisNetAttributor": "gfprint.nn"}
 
 
 def __getattr__(name):
@@ -24,7 +25,7 @@ def __getattr__(name):
 def __dir__():
     return sorted([*globals(), *_LAZY])
 
-__all__ = [  # noqa: F822 - CNNAttributor is provided lazily by __getattr__
+__all__ = [  # noqa: F822 - the _LAZY names are provided by __getattr__
     "CNNAttributor",
     "CameraResidualExtractor",
     "FingerprintClustering",
@@ -34,5 +35,6 @@ __all__ = [  # noqa: F822 - CNNAttributor is provided lazily by __getattr__
     "NotFittedError",
     "PRNUFingerprintClassifier",
     "ResidualExtractor",
+    "VisNetAttributor",
     "__version__",
 ]

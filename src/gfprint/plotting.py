@@ -14,6 +14,7 @@ __all__ = [
     "plot_fingerprints",
     "plot_localization",
     "plot_roc",
+    "plot_visnet",
 ]
 
 
@@ -82,6 +83,84 @@ def plot_fingerprints(fingerprints, names, *, amplify=3.0):
             ax.set_yticks([])
     axes[0, 0].set_ylabel("fingerprint")
     axes[1, 0].set_ylabel("|DFT| (log)")
+    fig.tight_layout()
+    return fig
+
+
+def _stretched(image, amplify):
+    """A colour or grey fingerprint mapped onto [0, 1], +-``amplify`` std at the ends."""
+    s = image.std() or 1.0
+    return np.clip(0.5 + (image - image.mean()) / (2 * amplify * s), 0.0, 1.0)
+
+
+def plot_visnet(model_fingerprints, image_fingerprints, response, names, *, amplify=3.0):
+    """Model fingerprints, image fingerprints and their response matrix (Yu et al. Fig. 7).
+
+    Parameters
+    ----------
+    model_fingerprints : array-like of shape (k, H, W, 3)
+        One per source, e.g. ``VisNetAttributor.model_fingerprints_``.
+    image_fingerprints : array-like of shape (k, H, W, 3)
+        One image fingerprint per source, in the same order (``transform`` of one
+        image of each source).
+    response : array-like of shape (k, k)
+        ``response[i, j]``: mean correlation of source ``i``'s image fingerprints with
+        model fingerprint ``j`` (e.g. ``decision_function`` averaged per true source).
+    names : sequence of str
+        The ``k`` sources.
+    amplify : float, default=3.0
+        Displayed range of the fingerprints: +-``amplify`` standard deviations.
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> import numpy as np
+    >>> from gfprint.plotting import plot_visnet
+    >>> rng = np.random.default_rng(0)
+    >>> fig = plot_visnet(rng.normal(size=(2, 8, 8, 3)), rng.normal(size=(2, 8, 8, 3)),
+    ...                   [[0.5, 0.0], [0.1, 0.4]], ["GAN A", "GAN B"])
+    >>> len(fig.axes)  # 2 x 2 fingerprints, the response matrix and its colour bar
+    6
+    >>> plt.close(fig)
+    """
+    plt = _pyplot()
+    models = np.asarray(model_fingerprints, dtype=np.float64)
+    images = np.asarray(image_fingerprints, dtype=np.float64)
+    response = np.asarray(response, dtype=np.float64)
+    k = len(names)
+    if models.shape[0] != k or images.shape[0] != k or response.shape != (k, k):
+        raise ValueError(
+            f"expected {k} model fingerprints, {k} image fingerprints and a {k}x{k} "
+            f"response for {k} names; got {models.shape[0]}, {images.shape[0]} and "
+            f"{response.shape}."
+        )
+    fig = plt.figure(figsize=(1.8 * k + 3.6, 4.0))
+    grid = fig.add_gridspec(2, k + 2, width_ratios=[1] * k + [0.4, 2.0])
+    for i in range(k):
+        for row, (stack, label) in enumerate(((models, "model\nfingerprint"),
+                                              (images, "image\nfingerprint"))):
+            ax = fig.add_subplot(grid[row, i])
+            ax.imshow(_stretched(stack[i], amplify))
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if row == 0:
+                ax.set_title(str(names[i]), fontsize=8)
+            if i == 0:
+                ax.set_ylabel(label, fontsize=8)
+    ax = fig.add_subplot(grid[:, k + 1])
+    im = ax.imshow(response, cmap="viridis")
+    ax.set_xticks(range(k), [str(n) for n in names], rotation=90, fontsize=7)
+    ax.set_yticks(range(k), [str(n) for n in names], fontsize=7)
+    ax.set_xlabel("model fingerprint", fontsize=8)
+    ax.set_ylabel("images of", fontsize=8)
+    ax.set_title("response (mean NCC)", fontsize=8)
+    fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
     fig.tight_layout()
     return fig
 

@@ -1,4 +1,4 @@
-"""Learned fingerprints (torch, skorch): the Yu et al. attribution network.
+"""Learned fingerprints (torch, skorch): the Yu et al. attribution network and visNet.
 
 Needs the ``nn`` extra: ``pip install "gfprint[nn]"``.
 """
@@ -9,5 +9,14 @@ require("torch", "skorch", what="gfprint.nn")
 
 from ._attributor import CNNAttributor  # noqa: E402
 from ._modules import AttributionNet, ConstrainedConv2d, HighPass, channels_at  # noqa: E402
+from ._visnet import VisNet, VisNetAttributor  # noqa: E402
 
-__all__ = ["AttributionNet", "CNNAttributor", "ConstrainedConv2d", "HighPass", "channels_at"]
+__all__ = [
+    "AttributionNet",
+    "CNNAttributor",
+    "ConstrainedConv2d",
+    "HighPass",
+    "VisNet",
+    "VisNetAttributor",
+    "channels_at",
+]

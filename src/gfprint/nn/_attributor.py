@@ -130,7 +130,7 @@ class CNNAttributor(ClassifierMixin, TransformerMixin, BaseEstimator):
         (``benchmarks/results/cnn_small_data.md``): where sources share their
         content and differ only by a weak up-sampling fingerprint, the residual
         scored 0.45 (PRNU 0.41), the high-pass 0.20 and the pixels 0.17 (chance
-        0.17); on the zoo, 0.97, 0.99 and 0.89.
+        0.17); on the first built-in zoo (v1), 0.97, 0.99 and 0.89.
     max_epochs : int or "auto", default="auto"
         Training epochs (the most, with ``early_stopping``). ``"auto"``: enough
         for 1,200 optimizer steps, and at least 10 epochs: 100 epochs for 384
@@ -258,16 +258,18 @@ class CNNAttributor(ClassifierMixin, TransformerMixin, BaseEstimator):
         images = check_images(X)
         if images.n_channels != 3:
             raise ValueError(
-                f"CNNAttributor needs RGB images (n, H, W, 3); got {images.n_channels} channel(s)."
+                f"{type(self).__name__} needs RGB images (n, H, W, 3); got "
+                f"{images.n_channels} channel(s)."
             )
         h, w = images.height, images.width
         if fitting:
             if h != w or h < 8:
                 raise ValueError(
-                    f"CNNAttributor needs square images of at least 8x8 pixels; got {h}x{w}. "
+                    f"{type(self).__name__} needs square images of at least 8x8 pixels; got "
+                    f"{h}x{w}. "
                     "Crop or resize them first."
                 )
-            if self.frontend == "residual":
+            if self._residual_input():
                 try:  # the wavelet residual needs room for one level
                     _to_tensor(np.zeros((1, h, w, 3), np.uint8), residual=True)
                 except ValueError as exc:
@@ -277,7 +279,7 @@ class CNNAttributor(ClassifierMixin, TransformerMixin, BaseEstimator):
                     ) from None
         elif (h, w) != (self.image_size_, self.image_size_):
             raise ValueError(
-                f"this CNNAttributor was trained on {self.image_size_}x{self.image_size_} "
+                f"this {type(self).__name__} was trained on {self.image_size_}x{self.image_size_} "
                 f"images; got {h}x{w}."
             )
         return images
@@ -304,8 +306,24 @@ class CNNAttributor(ClassifierMixin, TransformerMixin, BaseEstimator):
         steps = max(1, math.ceil(n_train / self.batch_size))
         return max(10, math.ceil(_AUTO_STEPS / steps))
 
-    def _build(self, image_size, n_classes, seed, class_counts=None, n_images=0):
-        from skorch import NeuralNetClassifier
+    def _residual_input(self):
+        """Whether the network is fed the noise residual instead of the pixels."""
+        return self.frontend == "residual"
+
+    def _module_params(self, image_size, n_classes):
+        """The skorch ``module`` and its ``module__`` parameters."""
+        return dict(
+            module=AttributionNet,
+            module__image_size=image_size,
+            module__n_classes=n_classes,
+            module__variant=self.variant,
+            module__switch_resolution=self.switch_resolution,
+            module__width=self.width,
+            module__frontend=self.frontend,
+        )
+
+    def _net_params(self, image_size, n_classes, seed, class_counts=None, n_images=0):
+        """Parameters of the skorch net: module, loss, optimizer, data, callbacks."""
         from skorch.callbacks import EarlyStopping
         from skorch.dataset import ValidSplit
 
@@ -324,18 +342,12 @@ class CNNAttributor(ClassifierMixin, TransformerMixin, BaseEstimator):
             # scikit-learn's "balanced": n_samples / (n_classes * count of the class).
             counts = np.asarray(class_counts, np.float64)
             weight = torch.as_tensor(counts.sum() / (len(counts) * counts), dtype=torch.float32)
-        residual = self.frontend == "residual"
+        residual = self._residual_input()
         split = None
         if self.validation_fraction is not None:
             split = ValidSplit(self.validation_fraction, stratified=True, random_state=seed)
-        return NeuralNetClassifier(
-            module=AttributionNet,
-            module__image_size=image_size,
-            module__n_classes=n_classes,
-            module__variant=self.variant,
-            module__switch_resolution=self.switch_resolution,
-            module__width=self.width,
-            module__frontend=self.frontend,
+        return dict(
+            **self._module_params(image_size, n_classes),
             criterion=torch.nn.CrossEntropyLoss,
             criterion__weight=weight,
             optimizer=torch.optim.Adam,
@@ -353,6 +365,13 @@ class CNNAttributor(ClassifierMixin, TransformerMixin, BaseEstimator):
             device=self.device,
             verbose=self.verbose,
             torch_load_kwargs={"weights_only": True},
+        )
+
+    def _build(self, image_size, n_classes, seed, class_counts=None, n_images=0):
+        from skorch import NeuralNetClassifier
+
+        return NeuralNetClassifier(
+            **self._net_params(image_size, n_classes, seed, class_counts, n_images)
         )
 
     # ----------------------------------------------------------------- fitting
@@ -458,7 +477,7 @@ class CNNAttributor(ClassifierMixin, TransformerMixin, BaseEstimator):
             for images in self._batches(X):
                 for s in range(0, len(images), self.batch_size):
                     batch = _to_tensor(images[s : s + self.batch_size],
-                                       self.frontend == "residual").to(self.net_.device)
+                                       self._residual_input()).to(self.net_.device)
                     out.append(module.embed(batch).cpu().numpy())
         return np.concatenate(out).astype(np.float32, copy=False)
 
