@@ -1,7 +1,7 @@
 """
-============================================
+=============================================
 Visible fingerprints: the visNet of Yu et al.
-============================================
+=============================================
 
 Yu, Davis & Fritz (2019, Sec. 3.3) make GAN fingerprints visible with a second
 network, the visNet: an autoencoder ``R`` turns an image ``I`` into its *image
