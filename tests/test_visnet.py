@@ -110,5 +110,9 @@ def test_bad_inputs():
         VisNetAttributor(max_epochs=1).fit(X, [0, 0, 1, 1])
     with pytest.raises(ValueError, match="divisible"):
         VisNet(18, 2, depth=2)
+    with pytest.raises(ValueError, match="'lr'"):  # CNNAttributor's constraints apply
+        VisNetAttributor(lr=-1.0).fit(np.zeros((4, 16, 16, 3), np.uint8), [0, 0, 1, 1])
+    with pytest.raises(ValueError, match="'depth'"):
+        VisNetAttributor(depth=0).fit(np.zeros((4, 16, 16, 3), np.uint8), [0, 0, 1, 1])
     with pytest.raises(NotImplementedError, match="pickle"):
         VisNetAttributor().save_params("x.pt")

@@ -13,7 +13,7 @@ from skorch.utils import to_device
 from torch import nn
 from torch.nn import functional as F
 
-from .._param_validation import HasMethods, Interval, StrOptions
+from .._param_validation import Interval
 from .._validation import check_fitted
 from ._attributor import CNNAttributor, _to_tensor
 
@@ -261,23 +261,14 @@ early_stopping, device, random_state, verbose
     """
 
     _parameter_constraints: dict = {
+        # the training parameters are CNNAttributor's
+        **{k: v for k, v in CNNAttributor._parameter_constraints.items()
+           if k not in ("variant", "switch_resolution", "width", "frontend")},
         "width": [Interval(Integral, 1, None, closed="left")],
         "depth": [Interval(Integral, 1, None, closed="left")],
         "init_scale": [Interval(Real, 0, None, closed="neither")],
         "reconstruction_weight": [Interval(Real, 0, None, closed="left")],
         "adversarial_weight": [Interval(Real, 0, None, closed="left")],
-        "max_epochs": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
-        "lr": [Interval(Real, 0, None, closed="neither")],
-        "weight_decay": [Interval(Real, 0, None, closed="left")],
-        "class_weight": [StrOptions({"balanced"}), None],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "augment": [HasMethods(["perturb"]), None],
-        "flip": ["boolean"],
-        "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
-        "early_stopping": [Interval(Integral, 1, None, closed="left"), None],
-        "device": [str],
-        "random_state": ["random_state"],
-        "verbose": ["verbose"],
     }
 
     def __init__(
