@@ -63,8 +63,9 @@ def main():
         f"{platform.machine()}, torch {torch.__version__}, {time.strftime('%Y-%m-%d')}. "
         f"{n_train} training and {n_test} test images per source (independent zoo seeds 0 "
         f"and 1); {n_src} sources (every generator + real), chance {1 / n_src:.3f}. CNN: "
-        f"channel widths x "
-        f"{args.width}, {epochs} epochs, batch 64, Adam(lr 1e-3, betas (0, 0.99)), flips. "
+        f"Yu et al.'s network on pixels (`frontend=\"pixels\"`, as published), channel "
+        f"widths x {args.width}, {epochs} epochs, batch 64, Adam(lr 1e-3, betas (0, 0.99)), "
+        "flips. "
         "FD ratio on 100 test images per source (pixels in [0, 1]; CNN: 512-d features).",
         "",
         "## Table 1: accuracy and FD ratio per difficulty",
