@@ -11,13 +11,7 @@ from gfprint import VisNetAttributor  # noqa: E402
 from gfprint.nn import VisNet  # noqa: E402
 from gfprint.nn._attributor import _to_tensor  # noqa: E402
 
-
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

@@ -15,14 +15,7 @@ from gfprint.datasets import _zoo_models as zm  # noqa: E402
 DATA = Path(zm.__file__).parent / "data"
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    # These nets are tiny: on a busy 2-core machine, two OpenMP threads made one forward
-    # pass ~50x slower (measured 0.24 s vs 5 ms). Restored after each test.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.mark.parametrize("architecture", zm.ARCHITECTURES)
