@@ -325,3 +325,45 @@ def test_residual_frontend_refuses_images_too_small_for_a_wavelet_level():
         CNNAttributor(max_epochs=1).fit(X, [0, 1, 0, 1])
     assert CNNAttributor(width=0.05, max_epochs=1, frontend="highpass").fit(
         X, [0, 1, 0, 1]).predict(X).shape == (4,)
+
+
+def test_residuals_kept_between_epochs_train_the_same_network(smooth_toy, monkeypatch):
+    """The memo of residuals (both mirror orientations) changes the speed, not the result."""
+    from gfprint.nn import _attributor
+
+    X, y = smooth_toy
+    params = dict(width=0.05, max_epochs=3, batch_size=16, validation_fraction=0.25,
+                  frontend="residual", random_state=0)
+    from gfprint import ResidualExtractor
+
+    denoised = []
+    transform = ResidualExtractor.transform
+    monkeypatch.setattr(ResidualExtractor, "transform",
+                        lambda self, X: denoised.append(len(X)) or transform(self, X))
+    kept = CNNAttributor(**params).fit(X, y)
+    assert len(X) < sum(denoised) <= 2 * len(X) + 1  # + 1: the size check of fit
+    monkeypatch.setattr(_attributor._ResidualMemo, "max_bytes", 0)
+    denoised.clear()
+    recomputed = CNNAttributor(**params).fit(X, y)
+    assert sum(denoised) == 3 * len(X) + 1  # every epoch, training and validation
+    for a, b in zip(kept.net_.module_.parameters(), recomputed.net_.module_.parameters()):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+    assert kept.net_.history[-1, "valid_acc"] == recomputed.net_.history[-1, "valid_acc"]
+
+
+def test_residual_memo_returns_what_computing_again_would(smooth_toy):
+    from gfprint import ResidualExtractor
+    from gfprint.nn._attributor import _ResidualMemo
+
+    X, _ = smooth_toy
+    memo = _ResidualMemo(len(X), X.shape[1:])
+    mirrored = np.arange(len(X)) % 3 == 0
+    index = np.arange(len(X))
+    for batch in (index[:10], index[5:20], index[::-1]):  # overlapping: half from the memo
+        images = X[batch].copy()
+        images[mirrored[batch]] = images[mirrored[batch], :, ::-1]
+        got = memo.residuals(images, batch, mirrored[batch])
+        np.testing.assert_array_equal(got, ResidualExtractor().transform(images))
+    np.testing.assert_array_equal(memo.known[True], mirrored)
+    np.testing.assert_array_equal(memo.known[False], ~mirrored)
+    assert not _ResidualMemo.fits(10_000, (256, 256, 3))  # 15.7 GB: computed per batch
