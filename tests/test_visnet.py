@@ -108,5 +108,27 @@ def test_bad_inputs():
         VisNetAttributor(lr=-1.0).fit(np.zeros((4, 16, 16, 3), np.uint8), [0, 0, 1, 1])
     with pytest.raises(ValueError, match="'depth'"):
         VisNetAttributor(depth=0).fit(np.zeros((4, 16, 16, 3), np.uint8), [0, 0, 1, 1])
-    with pytest.raises(NotImplementedError, match="pickle"):
-        VisNetAttributor().save_params("x.pt")
+
+
+def test_checkpoint_round_trip_and_the_wrong_estimator(planted, fitted, tmp_path):
+    from gfprint import CNNAttributor
+
+    X, _ = planted
+    path = tmp_path / "visnet.pt"
+    fitted.save_params(path)
+    loaded = VisNetAttributor(width=4, depth=1).load_params(path)  # the file's shape wins
+    assert (loaded.width, loaded.depth, loaded.init_scale) == (8, 2, 10.0)
+    np.testing.assert_array_equal(loaded.classes_, fitted.classes_)
+    np.testing.assert_allclose(loaded.decision_function(X), fitted.decision_function(X),
+                               rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(loaded.transform(X[:4]), fitted.transform(X[:4]),
+                               rtol=1e-6, atol=1e-5)
+    np.testing.assert_array_equal(loaded.model_fingerprints_, fitted.model_fingerprints_)
+    assert loaded.scale_ == fitted.scale_
+    with pytest.raises(ValueError, match=r"holds a VisNetAttributor, not a CNNAttributor"):
+        CNNAttributor().load_params(path)
+    cnn = tmp_path / "cnn.pt"
+    CNNAttributor(width=0.05, max_epochs=1, frontend="pixels", random_state=0).fit(
+        X, planted[1]).save_params(cnn)
+    with pytest.raises(ValueError, match=r"holds a CNNAttributor.*CNNAttributor\(\)\.load"):
+        VisNetAttributor().load_params(cnn)

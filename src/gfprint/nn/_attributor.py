@@ -21,7 +21,6 @@ from ._modules import FRONTENDS, VARIANTS, AttributionNet
 
 __all__ = ["CNNAttributor"]
 
-_ARCH_PARAMS = ("variant", "switch_resolution", "width", "frontend")
 _AUTO_STEPS = 1200  # optimizer steps of max_epochs="auto"
 
 
@@ -323,7 +322,17 @@ class CNNAttributor(ClassifierMixin, TransformerMixin, BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
 
+    #: The parameters a checkpoint records: they fix the network's shape.
+    _arch_params = ("variant", "switch_resolution", "width", "frontend")
+
     # ----------------------------------------------------------------- helpers
+    def _checkpoint_arch(self, state):
+        """The architecture parameters of a checkpoint's ``state``."""
+        arch = {k: state[k] for k in self._arch_params if k != "frontend"}
+        # Checkpoints written before the front-ends existed are pixel networks.
+        arch["frontend"] = state.get("frontend", "pixels")
+        return arch
+
     def _images(self, X, *, fitting):
         images = check_images(X)
         if images.n_channels != 3:
@@ -571,7 +580,8 @@ class CNNAttributor(ClassifierMixin, TransformerMixin, BaseEstimator):
             "state_dict": self.net_.module_.state_dict(),
             "classes": classes,
             "image_size": int(self.image_size_),
-            **{k: getattr(self, k) for k in _ARCH_PARAMS},
+            "estimator": type(self).__name__,
+            **{k: getattr(self, k) for k in self._arch_params},
         }
         # A temporary file renamed into place: an interrupted save leaves the old file.
         with atomic_path(f_params) as tmp:
@@ -580,9 +590,9 @@ class CNNAttributor(ClassifierMixin, TransformerMixin, BaseEstimator):
     def load_params(self, f_params):
         """Load weights written by :meth:`save_params` into this estimator.
 
-        The architecture parameters (``variant``, ``switch_resolution``, ``width``) are
-        taken from the file (``get_params`` shows them afterwards); training parameters
-        are this object's.
+        The architecture parameters (for ``CNNAttributor``: ``variant``,
+        ``switch_resolution``, ``width``, ``frontend``) are taken from the file
+        (``get_params`` shows them afterwards); training parameters are this object's.
 
         Parameters
         ----------
@@ -597,13 +607,19 @@ class CNNAttributor(ClassifierMixin, TransformerMixin, BaseEstimator):
         where = repr(os.fspath(f_params))
         try:
             state = torch.load(f_params, map_location=self.device, weights_only=True)
-            # Checkpoints written before the front-ends existed are pixel networks.
-            arch = {k: state[k] for k in _ARCH_PARAMS if k != "frontend"}
-            arch["frontend"] = state.get("frontend", "pixels")
+            # Checkpoints written before the visNet did not name their estimator.
+            kind = state.get("estimator", "CNNAttributor")
+            arch = self._checkpoint_arch(state) if kind == type(self).__name__ else None
             classes, size = list(state["classes"]), int(state["image_size"])
-        except (OSError, KeyError, RuntimeError, TypeError, ValueError,
+        except (OSError, KeyError, RuntimeError, TypeError, ValueError, AttributeError,
                 pickle.UnpicklingError) as exc:
-            raise ValueError(f"{where} is not a CNNAttributor checkpoint: {exc}") from exc
+            raise ValueError(
+                f"{where} is not a {type(self).__name__} checkpoint: {exc}") from exc
+        if arch is None:
+            raise ValueError(
+                f"{where} holds a {kind}, not a {type(self).__name__}: load it with "
+                f"{kind}().load_params(...)."
+            )
         if len(classes) < 2 or len(set(map(str, classes))) != len(classes) or size < 8:
             raise ValueError(
                 f"{where} is inconsistent: {len(classes)} classes {classes[:5]} and image "

@@ -310,6 +310,11 @@ early_stopping, device, random_state, verbose
         self.random_state = random_state
         self.verbose = verbose
 
+    _arch_params = ("width", "depth", "init_scale")
+
+    def _checkpoint_arch(self, state):
+        return {k: state[k] for k in self._arch_params}
+
     def _images(self, X, *, fitting):
         images = super()._images(X, fitting=fitting)
         if fitting and images.height % 2**self.depth:
@@ -391,17 +396,4 @@ early_stopping, device, random_state, verbose
             In ``[-1, 1]``; ``predict_proba`` is the softmax of ``scale_`` times it.
         """
         return self._forward(X, "correlation")
-
-    def save_params(self, f_params):
-        """Not available for the visNet: pickle the fitted estimator (e.g. joblib.dump)."""
-        raise NotImplementedError(
-            "VisNetAttributor has no checkpoint format; pickle the fitted estimator "
-            "(joblib.dump) instead."
-        )
-
-    def load_params(self, f_params):
-        """Not available for the visNet: unpickle a fitted estimator instead."""
-        raise NotImplementedError(
-            "VisNetAttributor has no checkpoint format; load a pickled estimator instead."
-        )
 
