@@ -13,7 +13,9 @@ from .._validation import _image_header, _is_path, check_images, iter_batches
 from ._filters import (
     _WAVELETS,
     RGB_TO_GRAY,
+    _max_levels,
     _wavelet_noise,
+    _wavelet_noise_planes,
     _wiener_dft,
     estimate_noise_sigma,
     max_wavelet_levels,
@@ -49,7 +51,6 @@ CAMERA_SETTING = {
 }
 
 
-_ONE = np.ones(1, np.float32)
 
 #: Constraints on the residual parameters, shared by :class:`ResidualExtractor` and
 #: the functions that take them as keyword arguments.
@@ -105,7 +106,7 @@ class ResidualConfig:
         """Wavelet depth used on an image of this size (``"auto"`` resolved)."""
         if self.levels != "auto":
             return int(self.levels)
-        return min(MAX_AUTO_LEVELS, max_wavelet_levels((height, width), self.wavelet))
+        return min(MAX_AUTO_LEVELS, _max_levels(min(height, width), self.wavelet))
 
     def sigma_for(self, image) -> float:
         """Noise level used on one ``(H, W, C)`` image (``"auto"`` estimated from it)."""
@@ -145,16 +146,14 @@ class ResidualConfig:
     def noise(self, image: np.ndarray) -> np.ndarray:
         """Per-channel noise of one ``(H, W, C)`` float32 image, same shape."""
         image = np.asarray(image, dtype=np.float32)
-        out = np.empty_like(image)
         sigma = self.sigma_for(image) if self.denoiser in ("wavelet", "wiener") else None
-        levels = self.levels_for(*image.shape[:2])
+        if self.denoiser == "wavelet":
+            levels = self.levels_for(*image.shape[:2])
+            return _wavelet_noise_planes(image, self.wavelet, levels, sigma)
+        out = np.empty_like(image)
         for c in range(image.shape[2]):
             plane = image[:, :, c]
-            if self.denoiser == "wavelet":
-                out[:, :, c] = _wavelet_noise(
-                    image[:, :, c : c + 1], _ONE, self.wavelet, levels, sigma
-                )
-            elif self.denoiser == "wiener":
+            if self.denoiser == "wiener":
                 out[:, :, c] = noise_wiener(plane, window=self.window, sigma=sigma)
             elif self.denoiser == "gaussian":
                 out[:, :, c] = noise_gaussian(plane, blur_sigma=self.blur_sigma)
@@ -166,6 +165,8 @@ class ResidualConfig:
         """Colour combination, zero-mean and Wiener-DFT of an ``(H, W, C)`` noise."""
         if self.color == "gray" and noise.shape[2] == 3:
             planes = [rgb_to_gray(noise)]
+        elif not (self.zero_mean or self.wiener_dft):  # the GAN default: as it is
+            return np.ascontiguousarray(noise[:, :, 0]) if noise.shape[2] == 1 else noise
         else:
             planes = [noise[:, :, c] for c in range(noise.shape[2])]
         out = []

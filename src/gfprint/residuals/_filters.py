@@ -16,7 +16,7 @@ import scipy.fft
 from scipy import ndimage
 
 from .._kernels._stats import sample_std, zero_mean_cfa
-from .._kernels._wavelet_noise import finest_diagonal_mad, wavelet_noise
+from .._kernels._wavelet_noise import finest_diagonal_mad, wavelet_noise, wavelet_noise_planes
 from .._kernels._wiener import (
     apply_hermitian_gain,
     hermitian_wiener_gain,
@@ -86,7 +86,13 @@ def max_wavelet_levels(shape, wavelet="db4") -> int:
     >>> max_wavelet_levels((256, 256)), max_wavelet_levels((32, 32))
     (5, 2)
     """
-    return pywt.dwt_max_level(min(shape[:2]), pywt.Wavelet(wavelet).dec_len)
+    return _max_levels(min(shape[:2]), wavelet)
+
+
+@lru_cache(maxsize=256)
+def _max_levels(side, wavelet):
+    """:func:`max_wavelet_levels` of a checked wavelet name (per image, unvalidated)."""
+    return pywt.dwt_max_level(side, pywt.Wavelet(wavelet).dec_len)
 
 
 @validate_params(
@@ -252,8 +258,15 @@ def _wavelet_noise(image, weights, wavelet, levels, sigma):
     return wavelet_noise(image, weights, *_filters(wavelet), int(levels), np.float32(sigma) ** 2)
 
 
+def _wavelet_noise_planes(image, wavelet, levels, sigma):
+    """Per-channel wavelet noise of an ``(H, W, C)`` float32 image, in one kernel call."""
+    _check_levels(image.shape[:2], wavelet, levels)
+    return wavelet_noise_planes(image, *_filters(wavelet), int(levels),
+                                np.float32(sigma) ** 2)
+
+
 def _check_levels(shape, wavelet, levels):
-    deepest = max_wavelet_levels(shape, wavelet)
+    deepest = _max_levels(min(shape[:2]), wavelet)
     if levels > deepest:
         raise ValueError(
             f"an image of {shape[0]}x{shape[1]} pixels allows at most {deepest} "
