@@ -1,5 +1,4 @@
 import pickle
-import sys
 
 import numpy as np
 import pytest
@@ -165,16 +164,6 @@ def test_validation_split_and_early_stopping(toy):
         width=0.05, max_epochs=4, validation_fraction=0.25, early_stopping=2, random_state=0
     ).fit(X, y)
     assert "valid_loss" in cnn.net_.history[-1]
-
-
-def test_import_gfprint_does_not_import_torch_until_needed():
-    import subprocess
-
-    code = (
-        "import sys, gfprint; assert 'torch' not in sys.modules; "
-        "gfprint.CNNAttributor; assert 'torch' in sys.modules"
-    )
-    subprocess.run([sys.executable, "-c", code], check=True)
 
 
 def test_fit_from_paths_reads_lazily_and_equals_fit_from_arrays(toy, tmp_path, monkeypatch):
