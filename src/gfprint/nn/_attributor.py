@@ -190,7 +190,9 @@ class CNNAttributor(ClassifierMixin, TransformerMixin, BaseEstimator):
     frontend : {"residual", "highpass", "constrained", "pixels"}, default="residual"
         What the first convolution sees: the noise residual of the PRNU path (the
         image minus its wavelet-denoised version, :class:`~gfprint.ResidualExtractor`
-        with its defaults, computed on the CPU for every batch); a fixed high-pass
+        with its defaults, computed on the CPU; in training, once per image and per
+        mirror image when those of an array fit in 1 GiB, else for every batch); a
+        fixed high-pass
         residual, the image minus its 5x5 binomial blur
         (:class:`~gfprint.nn.HighPass`); three learned prediction-error residuals
         (Bayar & Stamm's constrained convolution,
