@@ -192,8 +192,7 @@ class CNNAttributor(ClassifierMixin, TransformerMixin, BaseEstimator):
         image minus its wavelet-denoised version, :class:`~gfprint.ResidualExtractor`
         with its defaults, computed on the CPU; in training, once per image and per
         mirror image when those of an array fit in 1 GiB, else for every batch); a
-        fixed high-pass
-        residual, the image minus its 5x5 binomial blur
+        fixed high-pass residual, the image minus its 5x5 binomial blur
         (:class:`~gfprint.nn.HighPass`); three learned prediction-error residuals
         (Bayar & Stamm's constrained convolution,
         :class:`~gfprint.nn.ConstrainedConv2d`); or the pixels, as Yu et al.
