@@ -80,7 +80,8 @@ def main():
         "",
         f"Run: `python benchmarks/bench_tta.py{' --quick' if args.quick else ''}` on "
         f"{platform.machine()}, torch {torch.__version__}, {time.strftime('%Y-%m-%d')}. "
-        f"{n_train} training / {n_test} test images per source, 7 sources (chance 0.143). "
+        f"{n_train} training / {n_test} test images per source, {len(train.target_names)} "
+        f"sources (chance {1 / len(train.target_names):.3f}). "
         f"CNN: channel widths x 0.1, {epochs} epochs, seeds {list(seeds)}: mean "
         "(min-max) test accuracy.",
         "",
