@@ -51,7 +51,6 @@ CAMERA_SETTING = {
 }
 
 
-
 #: Constraints on the residual parameters, shared by :class:`ResidualExtractor` and
 #: the functions that take them as keyword arguments.
 RESIDUAL_CONSTRAINTS = {
