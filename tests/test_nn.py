@@ -324,13 +324,12 @@ def test_residual_frontend_refuses_images_too_small_for_a_wavelet_level():
 
 def test_residuals_kept_between_epochs_train_the_same_network(smooth_toy, monkeypatch):
     """The memo of residuals (both mirror orientations) changes the speed, not the result."""
+    from gfprint import ResidualExtractor
     from gfprint.nn import _attributor
 
     X, y = smooth_toy
     params = dict(width=0.05, max_epochs=3, batch_size=16, validation_fraction=0.25,
                   frontend="residual", random_state=0)
-    from gfprint import ResidualExtractor
-
     denoised = []
     transform = ResidualExtractor.transform
     monkeypatch.setattr(ResidualExtractor, "transform",
