@@ -111,9 +111,10 @@ def main():
     torch.set_num_threads(2)
     n_train, n_test, epochs = (16, 20, 3) if args.quick else (64, 200, 100)
     seeds = range(1 if args.quick else args.seeds)
+    zoo = zoo_data(n_train, n_test)
     datasets = {"upsamplers, weak (6)": upsampler_data(n_train, n_test, 0.02),
                 "upsamplers, medium (6)": upsampler_data(n_train, n_test, 0.05),
-                "zoo (7)": zoo_data(n_train, n_test)}
+                f"zoo ({len(np.unique(zoo[1]))})": zoo}
     t0 = time.perf_counter()
     results = {}
     for data_name, (X, y, Xt, yt) in datasets.items():
