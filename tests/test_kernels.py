@@ -12,11 +12,7 @@ from gfprint._kernels._stats import (
     sample_std,
     zero_mean_cfa,
 )
-from gfprint._kernels._wavelet_noise import (
-    finest_diagonal_mad,
-    wavelet_noise,
-    wavelet_noise_planes,
-)
+from gfprint._kernels._wavelet_noise import finest_diagonal_mad, wavelet_noise
 from gfprint._kernels._wiener import (
     apply_hermitian_gain,
     hermitian_wiener_gain,
@@ -143,23 +139,6 @@ def test_wavelet_noise(impl, shape, levels, rng):
     )
     assert got.shape == shape and got.dtype == np.float32
     assert ref.rel_l2(got, want) < 1e-5
-    np.testing.assert_array_equal(image, before)
-
-
-@pytest.mark.parametrize("impl", both(wavelet_noise_planes))
-@pytest.mark.parametrize("shape, levels", [((32, 32), 2), ((45, 37), 2)])
-def test_wavelet_noise_planes_is_wavelet_noise_per_channel(impl, shape, levels, rng):
-    image = rng.uniform(0, 255, shape + (3,)).astype(np.float32)
-    before = image.copy()
-    w = pywt.Wavelet("db4")
-    filters = [np.asarray(f, np.float32) for f in (w.dec_lo, w.dec_hi, w.rec_lo, w.rec_hi)]
-    got = impl(image, *filters, levels, np.float32(9.0))
-    one = np.ones(1, np.float32)
-    assert got.shape == shape + (3,) and got.dtype == np.float32
-    for c in range(3):  # bit for bit: the same computation
-        np.testing.assert_array_equal(
-            got[:, :, c], wavelet_noise(image[:, :, c : c + 1], one, *filters, levels,
-                                        np.float32(9.0)))
     np.testing.assert_array_equal(image, before)
 
 

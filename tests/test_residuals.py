@@ -315,3 +315,16 @@ def test_sigma_auto_estimates_each_image(rng):
     assert estimate_noise_sigma(imgs[1].astype(np.float32)) > 2 * estimate_noise_sigma(
         imgs[0].astype(np.float32)
     )
+
+
+def test_wavelet_noise_of_each_channel_is_the_per_channel_noise(rng):
+    from gfprint.residuals._filters import _ONE, _wavelet_noise, _wavelet_noise_planes
+
+    image = rng.uniform(0, 255, (45, 37, 3)).astype(np.float32)
+    got = _wavelet_noise_planes(image, "db4", 2, 3.0)
+    assert got.shape == image.shape and got.dtype == np.float32
+    for c in range(3):  # bit for bit: the same computation
+        np.testing.assert_array_equal(
+            got[:, :, c], _wavelet_noise(image[:, :, c : c + 1], _ONE, "db4", 2, 3.0))
+    with pytest.raises(ValueError, match="at most 2 db4 wavelet levels"):
+        _wavelet_noise_planes(image, "db4", 3, 3.0)

@@ -45,23 +45,6 @@ def wavelet_noise(image, weights, dec_lo, dec_hi, rec_lo, rec_hi, levels, noise_
 
 
 @njit(cache=True, nogil=True)
-def wavelet_noise_planes(image, dec_lo, dec_hi, rec_lo, rec_hi, levels, noise_var):
-    """:func:`wavelet_noise` of each channel of ``image`` on its own: ``(H, W, C)`` out.
-
-    The same computation as one :func:`wavelet_noise` call per channel (weight 1), in
-    one compiled call per image: small images spent most of their time in the
-    per-call dispatch.
-    """
-    h, w, n_channels = image.shape
-    out = np.empty((h, w, n_channels), np.float32)
-    one = np.ones(1, np.float32)
-    for c in range(n_channels):
-        out[:, :, c] = wavelet_noise(image[:, :, c : c + 1], one, dec_lo, dec_hi, rec_lo,
-                                     rec_hi, levels, noise_var)
-    return out
-
-
-@njit(cache=True, nogil=True)
 def finest_diagonal_mad(image, dec_lo, dec_hi):
     """Median absolute value of the finest diagonal DWT band of each channel.
 

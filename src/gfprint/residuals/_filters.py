@@ -16,7 +16,7 @@ import scipy.fft
 from scipy import ndimage
 
 from .._kernels._stats import sample_std, zero_mean_cfa
-from .._kernels._wavelet_noise import finest_diagonal_mad, wavelet_noise, wavelet_noise_planes
+from .._kernels._wavelet_noise import finest_diagonal_mad, wavelet_noise
 from .._kernels._wiener import (
     apply_hermitian_gain,
     hermitian_wiener_gain,
@@ -258,11 +258,21 @@ def _wavelet_noise(image, weights, wavelet, levels, sigma):
     return wavelet_noise(image, weights, *_filters(wavelet), int(levels), np.float32(sigma) ** 2)
 
 
+_ONE = np.ones(1, np.float32)
+
+
 def _wavelet_noise_planes(image, wavelet, levels, sigma):
-    """Per-channel wavelet noise of an ``(H, W, C)`` float32 image, in one kernel call."""
+    """Wavelet noise of each channel of an ``(H, W, C)`` float32 image on its own.
+
+    :func:`_wavelet_noise` of every channel, with the depth checked once per image.
+    """
     _check_levels(image.shape[:2], wavelet, levels)
-    return wavelet_noise_planes(image, *_filters(wavelet), int(levels),
-                                np.float32(sigma) ** 2)
+    filters, noise_var = _filters(wavelet), np.float32(sigma) ** 2
+    out = np.empty_like(image)
+    for c in range(image.shape[2]):
+        out[:, :, c] = wavelet_noise(image[:, :, c : c + 1], _ONE, *filters, int(levels),
+                                     noise_var)
+    return out
 
 
 def _check_levels(shape, wavelet, levels):
