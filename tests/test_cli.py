@@ -461,6 +461,12 @@ def test_cluster_other_sizes_and_options(dump, tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_:
         run(capsys, "cluster", dump, "-o", out_csv, "--min-correlation", "2")
     assert exit_.value.code == 2 and "from 0 to 1" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_:
+        run(capsys, "cluster", dump, "-o", out_csv, "--resolution", "-1")
+    assert exit_.value.code == 2 and "'off' or a number" in capsys.readouterr().err
+    code, _, _ = run(capsys, "cluster", dump, "-o", out_csv, "--camera", "--size", "120",
+                     "--resolution", "off", "--quiet")
+    assert code == 1 and sum(r["cluster"] not in ("", "-1") for r in _cluster_rows(out_csv)) == 24
     code, _, err = run(capsys, "cluster", dump / "small.png", "-o", out_csv)
     assert code == 2 and "at least 2 images" in err
 

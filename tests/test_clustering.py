@@ -77,6 +77,49 @@ def test_related_sources_merge_only_below_min_fingerprint_correlation(min_corr, 
         assert adjusted_rand_score(y, clu.labels_) == 1.0
 
 
+def arcs(n_sources, n_each, n_null, shape=(32, 32), seed=0):
+    """Sources whose fingerprint turns with the image: ``cos t * F1 + sin t * F2``.
+
+    ``t`` is uniform on ``[0, pi]``, so the images at the two ends of a source carry
+    opposite patterns, the way a generator's residual varies with what it draws.
+    """
+    rng = np.random.default_rng(seed)
+    parts, y = [], []
+    for k in range(n_sources):
+        f1, f2 = rng.normal(size=(2, *shape))
+        t = rng.uniform(0, np.pi, (n_each, 1, 1))
+        parts.append(np.cos(t) * f1 + np.sin(t) * f2 + rng.normal(size=(n_each, *shape)))
+        y += [k] * n_each
+    parts.append(rng.normal(size=(n_null, *shape)))
+    y += [-1] * n_null
+    return np.concatenate(parts).astype(np.float32), np.array(y)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_linked_clusters_of_a_turning_fingerprint_merge_and_sources_stay_apart(seed):
+    X, y = arcs(n_sources=6, n_each=40, n_null=20, seed=seed)
+    first = FingerprintClustering(resolution=None).fit(X)
+    both = FingerprintClustering().fit(X)
+    assert first.n_clusters_ >= 11  # each source split: its ends do not correlate
+    assert 6 <= both.n_clusters_ < first.n_clusters_
+    for k in range(both.n_clusters_):  # no cluster holds two sources
+        assert len(np.unique(y[both.labels_ == k])) == 1
+    assert (both.labels_[y == -1] == -1).all() and (both.labels_[y >= 0] >= 0).all()
+    if seed < 2:  # here every source comes out whole
+        assert both.n_clusters_ == 6
+        assert adjusted_rand_score(y, both.labels_) == 1.0
+
+
+def test_resolution_controls_the_second_stage():
+    X, y = arcs(n_sources=6, n_each=40, n_null=0, seed=0)
+    fits = {r: FingerprintClustering(resolution=r).fit(X) for r in (0.0, 1.0, 2.0, None)}
+    # 0: any linked clusters merge; no link joins two sources here, so still exact.
+    assert adjusted_rand_score(y, fits[0.0].labels_) == 1.0
+    # Twice the chance count of links is more than the halves of a source share.
+    np.testing.assert_array_equal(fits[2.0].labels_, fits[None].labels_)
+    assert fits[None].n_clusters_ > fits[1.0].n_clusters_ == 6
+
+
 def test_null_sd_is_bartletts_formula():
     rng = np.random.default_rng(4)
     white = rng.normal(size=(200, 48, 48)).astype(np.float32)

@@ -322,6 +322,15 @@ def _fraction(text):
     return value
 
 
+def _resolution(text):
+    if text.strip().lower() == "off":
+        return None
+    value = _finite(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected 'off' or a number of at least 0, got {text!r}")
+    return value
+
+
 def _window(text):
     return _integer(text, 2)
 
@@ -518,6 +527,7 @@ def cmd_cluster(args) -> int:
     clu = FingerprintClustering(
         threshold="auto" if args.threshold is None else args.threshold,
         min_fingerprint_correlation=args.min_correlation,
+        resolution=args.resolution,
     )
     validate_parameters(clu)
     paths = _image_files(args.images)
@@ -922,6 +932,9 @@ def _parser():
     p.add_argument("--min-correlation", type=_fraction, default=0.3,
                    help="noise-corrected fingerprint correlation two groups need to merge "
                    "(default 0.3)")
+    p.add_argument("--resolution", type=_resolution, default=1.0,
+                   help="second stage: clusters linked by more than RESOLUTION times the "
+                   "chance number of mutual-neighbour pairs merge (default 1; 'off' skips it)")
     p.set_defaults(func=cmd_cluster)
 
     p = add("localize", "map where in an image a model's fingerprint is (or is missing)")
