@@ -281,6 +281,7 @@ def test_mixed_sizes_fit_and_attribute(folders, tmp_path, capsys, camera):
         assert found == truth
 
 
+@pytest.mark.slow
 def test_console_script_in_a_pipe(folders, tmp_path):
     """The installed entry point, run as a process with its output piped."""
     (script,) = entry_points(group="console_scripts", name="gfprint")

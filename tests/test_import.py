@@ -1,7 +1,10 @@
 import subprocess
 import sys
 
+import pytest
 
+
+@pytest.mark.slow
 def test_import_gfprint_is_light():
     """No torch, skorch, matplotlib or scikit-image until a model that needs them."""
     code = (
@@ -20,6 +23,7 @@ def test_import_gfprint_is_light():
         assert lines[1] == "True"
 
 
+@pytest.mark.slow
 def test_demo_quick_runs_and_reports(capsys, tmp_path):
     from gfprint.cli import main
 
@@ -55,6 +59,7 @@ NO_TORCH = (
 )
 
 
+@pytest.mark.slow
 def test_core_works_without_torch_and_says_what_to_install(tmp_path):
     """``pip install gfprint`` is the PRNU path; the learned models are the nn extra."""
     code = NO_TORCH + (

@@ -46,6 +46,7 @@ def plain(split):
     return CNNAttributor(**SMALL).fit(X_train, y_train)
 
 
+@pytest.mark.slow
 def test_cnn_learns_the_clean_zoo(split, plain):
     _, X_test, _, y_test = split
     assert plain.score(X_test, y_test) >= CLEAN_BOUND
