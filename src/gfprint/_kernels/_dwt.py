@@ -22,7 +22,8 @@ Conventions (PyWavelets' C code):
 Layout: both kernels are fused per output row. The forward kernel filters the input
 along axis 0 over whole rows (two taps at a time, contiguous and vectorised), then
 splits the two filtered rows into even/odd phases with the symmetric extension
-applied once (an index map computed per call), so the axis-1 filtering is again a
+applied once (an index map computed per call, used only near the borders; the
+interior is a strided copy, which vectorises), so the axis-1 filtering is again a
 contiguous multiply-add over whole rows. The inverse does the same in reverse
 order: combine the coefficient rows along axis 0, then the two output phases along
 axis 1, then interleave. All arithmetic is float32.
@@ -74,6 +75,9 @@ def _dwt2_kernel(x, dec_lo, dec_hi):
     for k in range(ne):
         idx_e[k] = _reflect(2 * k + 2 - nf, w)
         idx_o[k] = _reflect(2 * k + 3 - nf, w)
+    # Interior: 0 <= 2k + 2 - F and 2k + 3 - F <= w - 1, no reflection.
+    k_lo = min(max((nf - 2 + 1) // 2, 0), ne)
+    k_hi = max(min((w - 4 + nf) // 2 + 1, ne), k_lo)
     # Along axis 1: out[t] = sum_p f[F-1-2p] * E[t+p] + f[F-2-2p] * O[t+p].
     lo_e = np.empty(half, dtype=np.float32)
     lo_o = np.empty(half, dtype=np.float32)
@@ -112,8 +116,18 @@ def _dwt2_kernel(x, dec_lo, dec_hi):
                 tl[c] += a0 * va + a1 * vb
                 th[c] += b0 * va + b1 * vb
 
-        # ---- split into extended even / odd phases.
-        for k in range(ne):
+        # ---- split into extended even / odd phases: strided copies inside, the
+        # index map only where the symmetric extension reflects.
+        for k in range(k_lo):
+            ie = idx_e[k]
+            io = idx_o[k]
+            el[k] = tl[ie]
+            ol[k] = tl[io]
+            eh[k] = th[ie]
+            oh[k] = th[io]
+        _split_phase(tl, el, ol, k_lo, k_hi, 2 - nf)
+        _split_phase(th, eh, oh, k_lo, k_hi, 2 - nf)
+        for k in range(k_hi, ne):
             ie = idx_e[k]
             io = idx_o[k]
             el[k] = tl[ie]
@@ -216,3 +230,15 @@ def _idwt2_kernel(ca, ch, cv, cd, rec_lo, rec_hi):
             out[n, 2 * t] = ev[t]
             out[n, 2 * t + 1] = od[t]
     return out
+
+
+@njit(cache=True, nogil=True)
+def _split_phase(t, ev, od, k_lo, k_hi, off):
+    """``ev[k] = t[2k + off]``, ``od[k] = t[2k + off + 1]`` for ``k_lo <= k < k_hi``."""
+    base = 2 * k_lo + off
+    src = t[base : base + 2 * (k_hi - k_lo)]
+    e = ev[k_lo:k_hi]
+    o = od[k_lo:k_hi]
+    for k in range(k_hi - k_lo):
+        e[k] = src[2 * k]
+        o[k] = src[2 * k + 1]
