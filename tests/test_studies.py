@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.dummy import DummyClassifier
 from sklearn.pipeline import make_pipeline
 
@@ -120,3 +120,29 @@ def test_seed_sources_picks_the_architecture_with_most_seeds():
                "deconv_s12"]
     assert _seed_sources(classes) == ["deconv_s0", "deconv_s1", "deconv_s12"]
     assert _seed_sources(["real", "stylegan"]) == []
+
+
+def test_threshold_search_chooses_what_grid_search_chooses():
+    from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_predict
+
+    from gfprint.studies import DEMO_THRESHOLDS, _threshold_search
+
+    # Three planted sources and a null class with no fingerprint; weak enough that the
+    # threshold matters (some candidates are better than others).
+    rng = np.random.default_rng(0)
+    fps = rng.normal(size=(3, 16, 16))
+    X = np.concatenate([0.15 * fps[k] + rng.normal(size=(30, 16, 16)) for k in range(3)]
+                       + [rng.normal(size=(30, 16, 16))]).astype(np.float32)
+    y = np.repeat(["a", "b", "c", "real"], 30)
+    base = PRNUFingerprintClassifier(null_class="real")
+    inner = StratifiedKFold(3, shuffle=True, random_state=0)
+    grid = GridSearchCV(base, {"threshold": DEMO_THRESHOLDS.tolist()}, cv=inner).fit(X, y)
+    assert np.ptp(grid.cv_results_["mean_test_score"]) > 0.1
+    assert _threshold_search(base, X, y, DEMO_THRESHOLDS, inner) == grid.best_params_["threshold"]
+    outer = StratifiedKFold(4, shuffle=True, random_state=1)
+    nested = np.empty_like(y)
+    for tr, te in outer.split(X, y):
+        t = _threshold_search(base, X[tr], y[tr], DEMO_THRESHOLDS, inner)
+        nested[te] = clone(base).set_params(threshold=t).fit(X[tr], y[tr]).predict(X[te])
+    grid_search = GridSearchCV(base, {"threshold": DEMO_THRESHOLDS.tolist()}, cv=inner)
+    np.testing.assert_array_equal(nested, cross_val_predict(grid_search, X, y, cv=outer))
