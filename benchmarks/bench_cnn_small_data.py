@@ -18,7 +18,8 @@ not here, so two stand-ins, both with 64 training images per source:
 
 Each configuration is trained on 64 images per source and scored on 200 others per
 source, for several seeds; PRNU (``ResidualExtractor`` + ``PRNUFingerprintClassifier``,
-defaults) and pixel kNN are the references.
+defaults) and pixel kNN are the references, beside ``LearnedFingerprintClassifier``
+(PRNU's fingerprints refined by training). ``--only none`` runs these rows alone.
 
     python benchmarks/bench_cnn_small_data.py [--seeds 3] [--quick]
 """
@@ -37,6 +38,7 @@ from gfprint import CNNAttributor, PRNUFingerprintClassifier, ResidualExtractor
 from gfprint.baselines import make_knn_baseline
 from gfprint.datasets import load_gan_zoo
 from gfprint.datasets._zoo_models import real_patches
+from gfprint.nn import LearnedFingerprintClassifier
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -123,6 +125,11 @@ def main():
                 "kNN on pixels": make_knn_baseline()}
         for name, est in refs.items():
             results[data_name, name] = [est.fit(X, y).score(Xt, yt)]
+        # PRNU's fingerprints refined by training (seeded: the order of mini-batches).
+        results[data_name, "Learned fingerprints (defaults)"] = [
+            make_pipeline(ResidualExtractor(), LearnedFingerprintClassifier(random_state=seed))
+            .fit(X, y).score(Xt, yt) for seed in seeds
+        ]
         for name, params in configs(epochs).items():
             if args.only is not None and args.only not in name:
                 continue

@@ -18,6 +18,11 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from estimator_checks import IMAGE_CHECKS, IMAGE_ESTIMATORS, ImageData
 from gfprint import FingerprintClustering, PRNUFingerprintClassifier
 
+try:  # the nn extra
+    from gfprint.nn import LearnedFingerprintClassifier
+except ImportError:
+    LearnedFingerprintClassifier = None
+
 # {"EstimatorName": {"check_name": "why it cannot pass"}}.
 EXPECTED_FAILED: dict = {
     "FingerprintClustering": {
@@ -38,6 +43,8 @@ def expected_failed_checks(estimator):
         PRNUFingerprintClassifier(),
         PRNUFingerprintClassifier(similarity="pce", neighborhood=1),
         FingerprintClustering(),
+        *([LearnedFingerprintClassifier(max_epochs=5, random_state=0)]
+          if LearnedFingerprintClassifier else []),
     ],
     expected_failed_checks=expected_failed_checks,
 )
@@ -49,6 +56,8 @@ ALL_ESTIMATORS = {
     **IMAGE_ESTIMATORS,
     "PRNUFingerprintClassifier": PRNUFingerprintClassifier,
     "FingerprintClustering": FingerprintClustering,
+    **({"LearnedFingerprintClassifier": LearnedFingerprintClassifier}
+       if LearnedFingerprintClassifier else {}),
 }
 
 API_CHECKS = [

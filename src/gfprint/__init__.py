@@ -11,7 +11,11 @@ from .residuals import CameraResidualExtractor, ResidualExtractor
 __version__ = "0.1.0.dev0"
 
 # torch-dependent: imported on first use
-_LAZY = {"CNNAttributor": "gfprint.nn", "VisNetAttributor": "gfprint.nn"}
+_LAZY = {
+    "CNNAttributor": "gfprint.nn",
+    "LearnedFingerprintClassifier": "gfprint.nn",
+    "VisNetAttributor": "gfprint.nn",
+}
 
 
 def __getattr__(name):
@@ -32,6 +36,7 @@ __all__ = [  # noqa: F822 - the _LAZY names are provided by __getattr__
     "GfprintError",
     "ImageReadError",
     "InvalidParameterError",
+    "LearnedFingerprintClassifier",
     "NotFittedError",
     "PRNUFingerprintClassifier",
     "ResidualExtractor",
