@@ -385,15 +385,24 @@ def test_closed_pipe_exits_quietly(tmp_path):
 
 def test_ctrl_c_exits_130_without_traceback_or_partial_file(folders, tmp_path):
     model = tmp_path / "m.npz"
+    # Short sleeps: the kernel may hand SIGINT to another thread of the child (a BLAS
+    # worker), which does not wake a main thread asleep in one long sleep; Python
+    # raises KeyboardInterrupt when the main thread next runs.
     child = _child(
         "import sys, time\nimport gfprint.cli as cli\n"
-        "def slow(*args):\n    print('reading', flush=True)\n    time.sleep(60)\n"
+        "def slow(*args):\n    print('reading', flush=True)\n"
+        "    for _ in range(600):\n        time.sleep(0.1)\n"
         "cli._read_one = slow\n"
         f"sys.exit(cli.main(['fit', {str(folders / 'train')!r}, '-o', {str(model)!r}]))"
     )
-    assert child.stdout.readline().strip() == "reading"
-    child.send_signal(signal.SIGINT)
-    assert child.wait(timeout=60) == 130
+    try:
+        assert child.stdout.readline().strip() == "reading"
+        child.send_signal(signal.SIGINT)
+        assert child.wait(timeout=60) == 130
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
     with child.stdout, child.stderr:
         err = child.stderr.read()
     assert "Traceback" not in err and err.strip().splitlines()[-1] == "gfprint fit: interrupted"
