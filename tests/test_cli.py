@@ -385,13 +385,12 @@ def test_closed_pipe_exits_quietly(tmp_path):
 
 def test_ctrl_c_exits_130_without_traceback_or_partial_file(folders, tmp_path):
     model = tmp_path / "m.npz"
-    # Short sleeps: the kernel may hand SIGINT to another thread of the child (a BLAS
-    # worker), which does not wake a main thread asleep in one long sleep; Python
-    # raises KeyboardInterrupt when the main thread next runs.
+    # A child started from a background job inherits SIGINT ignored, and Python then
+    # leaves it ignored: restore the terminal's default, as for a user at a prompt.
     child = _child(
-        "import sys, time\nimport gfprint.cli as cli\n"
-        "def slow(*args):\n    print('reading', flush=True)\n"
-        "    for _ in range(600):\n        time.sleep(0.1)\n"
+        "import signal, sys, time\nimport gfprint.cli as cli\n"
+        "signal.signal(signal.SIGINT, signal.default_int_handler)\n"
+        "def slow(*args):\n    print('reading', flush=True)\n    time.sleep(60)\n"
         "cli._read_one = slow\n"
         f"sys.exit(cli.main(['fit', {str(folders / 'train')!r}, '-o', {str(model)!r}]))"
     )
