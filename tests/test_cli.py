@@ -358,6 +358,7 @@ def _child(code):
                             stderr=subprocess.PIPE, text=True)
 
 
+@pytest.mark.slow
 def test_closed_pipe_exits_quietly(tmp_path):
     """``gfprint attribute ... | head -1``: no "Broken pipe" error, exit 141."""
     rng = np.random.default_rng(0)
@@ -383,6 +384,7 @@ def test_closed_pipe_exits_quietly(tmp_path):
         assert child.stderr.read() == ""
 
 
+@pytest.mark.slow
 def test_ctrl_c_exits_130_without_traceback_or_partial_file(folders, tmp_path):
     model = tmp_path / "m.npz"
     # A child started from a background job inherits SIGINT ignored, and Python then

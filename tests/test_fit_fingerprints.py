@@ -22,7 +22,9 @@ def data(tmp_path_factory):
     return images, y, paths
 
 
-@pytest.mark.parametrize("backend", ["threading", "loky"])
+@pytest.mark.parametrize(
+    "backend", ["threading", pytest.param("loky", marks=pytest.mark.slow)]  # loky: processes
+)
 def test_map_reduce_equals_the_serial_fit(data, backend):
     images, y, paths = data
     clf = PRNUFingerprintClassifier(null_class="real", threshold="auto")
