@@ -65,7 +65,8 @@ class LearnedFingerprintClassifier(ClassifierMixin, BaseEstimator):
     fingerprints_ : ndarray of float32, shape (n_classes, ...)
         One learned fingerprint per class, in the residuals' shape.
     initial_fingerprints_ : ndarray of float32, shape (n_classes, ...)
-        The class means the training started from (PRNU's fingerprints).
+        The class means (PRNU's fingerprints, in the residuals' units) that the
+        training started from.
     scale_ : float
         The learned logit scale; :meth:`predict_proba` is ``softmax(scale_ * NCC)``.
     loss_curve_ : list of float
@@ -174,36 +175,35 @@ class LearnedFingerprintClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError("LearnedFingerprintClassifier needs at least 2 classes, got 1 class.")
         n, k = len(X), len(self.classes_)
         flat = X.reshape(n, -1)
-        sums = np.zeros((k, flat.shape[1]), np.float64)
-        np.add.at(sums, y_enc, flat)
-        means = (sums / np.bincount(y_enc, minlength=k)[:, None]).astype(np.float32)
+        means = np.stack(
+            [flat[y_enc == c].mean(axis=0, dtype=np.float64) for c in range(k)]
+        ).astype(np.float32)
         rows = torch.from_numpy(normalize(flat))
         labels = torch.from_numpy(y_enc.astype(np.int64))
         # The fingerprints enter the NCC only through their direction: start them at
         # unit RMS, so that Adam's steps (absolute) are relative to their size
         # whatever the residuals' scale.
         start = normalize(means) * np.float32(np.sqrt(flat.shape[1]))
+        # The only random draw is the order of the mini-batches: a generator of its
+        # own, so torch's global random state is left alone.
         seed = check_random_state(self.random_state).randint(2**31 - 1)
+        order = torch.Generator().manual_seed(seed)
+        fps = torch.nn.Parameter(torch.from_numpy(start))
+        scale = torch.nn.Parameter(torch.tensor(float(self.scale)))
+        opt = torch.optim.Adam([fps, scale], lr=self.lr)
         self.loss_curve_ = []
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            fps = torch.nn.Parameter(torch.from_numpy(start))
-            scale = torch.nn.Parameter(torch.tensor(float(self.scale)))
-            opt = torch.optim.Adam([fps, scale], lr=self.lr)
-            order = torch.Generator().manual_seed(seed)
-            with progress(self.max_epochs, "epochs", unit="epoch",
-                          enabled=self.verbose > 0) as bar:
-                for _ in range(self.max_epochs):
-                    total = 0.0
-                    for batch in torch.randperm(n, generator=order).split(self.batch_size):
-                        logits = scale * rows[batch] @ _unit_rows(fps).T
-                        loss = torch.nn.functional.cross_entropy(logits, labels[batch])
-                        opt.zero_grad()
-                        loss.backward()
-                        opt.step()
-                        total += float(loss.detach()) * len(batch)
-                    self.loss_curve_.append(total / n)
-                    bar.update()
+        with progress(self.max_epochs, "epochs", unit="epoch", enabled=self.verbose > 0) as bar:
+            for _ in range(self.max_epochs):
+                total = 0.0
+                for batch in torch.randperm(n, generator=order).split(self.batch_size):
+                    logits = scale * rows[batch] @ _unit_rows(fps).T
+                    loss = torch.nn.functional.cross_entropy(logits, labels[batch])
+                    opt.zero_grad()
+                    loss.backward()
+                    opt.step()
+                    total += float(loss.detach()) * len(batch)
+                self.loss_curve_.append(total / n)
+                bar.update()
         self.image_shape_ = tuple(X.shape[1:])
         self.initial_fingerprints_ = means.reshape((k, *self.image_shape_))
         self.fingerprints_ = fps.detach().numpy().astype(np.float32).reshape(
