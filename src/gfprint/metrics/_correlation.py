@@ -44,7 +44,9 @@ def normalize(rows) -> np.ndarray:
     x = np.asarray(rows)
     if x.ndim != 2:
         raise ValueError(f"expected a 2-D array of rows, got shape {x.shape}.")
-    return normalize_rows(x, np.empty(x.shape, np.float32))
+    # Row-major input only: one compiled variant per dtype (the output is a full
+    # copy anyway).
+    return normalize_rows(np.ascontiguousarray(x), np.empty(x.shape, np.float32))
 
 
 @validate_params(
