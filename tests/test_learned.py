@@ -114,8 +114,12 @@ def test_bad_input():
         LearnedFingerprintClassifier().fit(X, [0, 1])
     with pytest.raises(ValueError, match="NaN"):
         LearnedFingerprintClassifier().fit(np.full((4, 8, 8), np.nan), [0, 0, 1, 1])
+    with pytest.raises(ValueError, match="one shape are needed, got 2 shapes"):
+        LearnedFingerprintClassifier().fit([np.zeros((8, 8)), np.zeros((9, 9))], [0, 1])
     clf = LearnedFingerprintClassifier(max_epochs=1).fit(X, [0, 0, 0, 1, 1, 1])
     with pytest.raises(ValueError, match="shape"):
         clf.predict(np.zeros((2, 8, 9), np.float32))
+    with pytest.raises(ValueError, match="one shape are needed"):
+        clf.predict([np.zeros((8, 8)), np.zeros((8, 9))])
     with pytest.raises(ValueError, match="lr"):
         LearnedFingerprintClassifier(lr=0).fit(X, [0, 0, 0, 1, 1, 1])

@@ -274,6 +274,7 @@ class LearnedFingerprintClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None."
             )
+        _refuse_mixed_sizes(X)
         if _ndim(X) == 2:
             X, y = validate_data(self, X, y, dtype=[np.float32, np.float64])
         else:
@@ -287,6 +288,7 @@ class LearnedFingerprintClassifier(ClassifierMixin, BaseEstimator):
         return np.asarray(X, dtype=np.float32), y
 
     def _check_X(self, X):
+        _refuse_mixed_sizes(X)
         if _ndim(X) == 2:
             X = validate_data(self, X, reset=False, dtype=[np.float32, np.float64])
         else:
@@ -305,6 +307,18 @@ class LearnedFingerprintClassifier(ClassifierMixin, BaseEstimator):
         # values; on scikit-learn's 2-feature blobs it cannot reach 0.83 accuracy.
         tags.classifier_tags.poor_score = True
         return tags
+
+
+def _refuse_mixed_sizes(X):
+    """A clear error for a list of residuals of several shapes (numpy's is not)."""
+    if isinstance(X, (list, tuple)) and X and all(hasattr(x, "shape") for x in X):
+        shapes = sorted({tuple(np.shape(x)) for x in X})
+        if len(shapes) > 1:
+            raise ValueError(
+                f"residuals of one shape are needed, got {len(shapes)} shapes "
+                f"({', '.join(map(str, shapes[:3]))}{', ...' if len(shapes) > 3 else ''}); "
+                "PRNUFingerprintClassifier takes residuals of mixed sizes."
+            )
 
 
 def _unit_rows(x):
