@@ -2,6 +2,8 @@ import numpy as np
 import pytest
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer
 
 from gfprint import PRNUFingerprintClassifier
 from gfprint.baselines import make_knn_baseline
@@ -95,8 +97,8 @@ class HardOnly(ClassifierMixin, BaseEstimator):
 def test_auto_voting(rng):
     X = np.zeros((2, 4, 4), np.uint8)
     X[0, :, :2] = 200
-    soft = TTAClassifier(LeftBright()).fit(X, [0, 1])
-    assert soft.voting_ == "soft" and soft.transforms == ("identity", "hflip")
+    soft = TTAClassifier(LeftBright(), transforms=("identity", "hflip")).fit(X, [0, 1])
+    assert soft.voting_ == "soft" and soft.transforms_ == ("identity", "hflip")
     # Identity says 1 with certainty, hflip 0: the mean of the two.
     np.testing.assert_allclose(soft.predict_proba(X), [[0.5, 0.5], [1.0, 0.0]])
     assert TTAClassifier(HardOnly()).fit(X, [0, 1]).voting_ == "hard"
@@ -108,6 +110,26 @@ def test_auto_voting(rng):
     assert set(open_set.predict(R[:2] * 0 + rng.normal(size=(2, 8, 8)))) == {"unknown"}
     closed = PRNUFingerprintClassifier(threshold=0.5, null_class="a")
     assert TTAClassifier(closed).fit(R, y).voting_ == "soft"
+
+
+class Flipper(LeftBright):
+    def __init__(self, flip=False):
+        self.flip = flip
+
+
+def test_auto_transforms_are_those_the_model_was_trained_with():
+    X = np.zeros((2, 4, 4), np.uint8)
+    X[0, :, :2] = 200
+    for est, expected in [(LeftBright(), ("identity",)), (Flipper(), ("identity",)),
+                          (Flipper(flip=True), ("identity", "hflip")),
+                          (make_pipeline(FunctionTransformer(), Flipper(flip=True)),
+                           ("identity", "hflip"))]:
+        tta = TTAClassifier(est).fit(X, [0, 1])
+        assert tta.transforms == "auto" and tta.transforms_ == expected
+    # The identity alone is the model itself.
+    np.testing.assert_array_equal(TTAClassifier(LeftBright()).fit(X, [0, 1]).predict(X), [1, 0])
+    np.testing.assert_allclose(TTAClassifier(LeftBright()).fit(X, [0, 1]).predict_proba(X),
+                               LeftBright().fit(X, [0, 1]).predict_proba(X))
 
 
 def test_default_tta_does_not_lower_a_flip_trained_cnn_on_the_zoo():
@@ -125,6 +147,6 @@ def test_default_tta_does_not_lower_a_flip_trained_cnn_on_the_zoo():
     cnn.fit(train.images, train.target)
     alone = cnn.score(test.images, test.target)
     tta = TTAClassifier(FrozenEstimator(cnn)).fit(train.images, train.target)
-    assert tta.voting_ == "soft"
+    assert tta.voting_ == "soft" and tta.transforms_ == ("identity", "hflip")
     assert alone > 0.6  # the model learned something for the comparison to mean anything
     assert tta.score(test.images, test.target) >= alone - 0.02

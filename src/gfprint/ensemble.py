@@ -42,14 +42,18 @@ class TTAClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     Parameters
     ----------
     estimator : classifier
-        Any classifier that takes image arrays, e.g. ``CNNAttributor`` (trained with
-        its default random horizontal flips) or a ``Pipeline`` of
+        Any classifier that takes image arrays, e.g. ``CNNAttributor(flip=True)``
+        (trained with random horizontal flips) or a ``Pipeline`` of
         ``ResidualExtractor`` and ``PRNUFingerprintClassifier``.
-    transforms : tuple of str, default=("identity", "hflip")
-        Keys of :data:`TRANSFORMS`. The default holds the transforms a model trained
-        with horizontal flips is invariant to; vertical flips and rotations
-        (``"vflip"``, ``"rot90"``, ``"rot180"``, ``"rot270"``) are opt-in, for models
-        trained with them. Rotations by 90 and 270 degrees need square images.
+    transforms : "auto" or tuple of str, default="auto"
+        Keys of :data:`TRANSFORMS`. ``"auto"``: the transforms the fitted model was
+        trained to be invariant to, ``("identity", "hflip")`` when the estimator (or
+        a pipeline's last step) has ``flip=True``, as a ``CNNAttributor`` or
+        ``VisNetAttributor`` trained with random horizontal flips, and
+        ``("identity",)`` otherwise, where voting would only lower the accuracy (see
+        Notes). Vertical flips and rotations (``"vflip"``, ``"rot90"``, ``"rot180"``,
+        ``"rot270"``) are opt-in, for models trained with them. Rotations by 90 and
+        270 degrees need square images.
     voting : {"auto", "hard", "soft"}, default="auto"
         ``"hard"``: majority of the predicted labels; a tie goes to the label the
         first transform's copy got (the image itself with the default), and a label
@@ -66,6 +70,8 @@ class TTAClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         The fitted clone of ``estimator``.
     classes_ : ndarray
         The inner estimator's classes.
+    transforms_ : tuple of str
+        The transforms used (``"auto"`` resolved).
     voting_ : {"hard", "soft"}
         The voting used.
 
@@ -88,7 +94,7 @@ class TTAClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
 
     _parameter_constraints: dict = {
         "estimator": [HasMethods(["fit", "predict"])],
-        "transforms": ["array-like"],
+        "transforms": [StrOptions({"auto"}), "array-like"],
         "voting": [StrOptions({"auto", "hard", "soft"})],
     }
 
@@ -96,7 +102,7 @@ class TTAClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         self,
         estimator,
         *,
-        transforms=("identity", "hflip"),
+        transforms="auto",
         voting="auto",
     ):
         self.estimator = estimator
@@ -120,17 +126,25 @@ class TTAClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         -------
         self : TTAClassifier
         """
-        unknown = [t for t in self.transforms if t not in TRANSFORMS]
-        if unknown or len(self.transforms) == 0:
-            raise ValueError(f"unknown transforms {unknown}; choose from {sorted(TRANSFORMS)}.")
+        auto = isinstance(self.transforms, str)
+        if not auto:
+            unknown = [t for t in self.transforms if t not in TRANSFORMS]
+            if unknown or len(self.transforms) == 0:
+                raise ValueError(
+                    f"unknown transforms {unknown}; choose from {sorted(TRANSFORMS)}.")
         if self.voting == "soft" and not hasattr(self.estimator, "predict_proba"):
             raise ValueError("voting='soft' needs an estimator with predict_proba.")
         self.estimator_ = clone(self.estimator).fit(X, y, **fit_params)
         self.classes_ = self.estimator_.classes_
+        final = self.estimator_[-1] if isinstance(self.estimator_, Pipeline) else (
+            self.estimator_)
+        if auto:
+            flips = getattr(final, "flip", False) is True
+            self.transforms_ = ("identity", "hflip") if flips else ("identity",)
+        else:
+            self.transforms_ = tuple(self.transforms)
         self.voting_ = self.voting
         if self.voting == "auto":
-            final = self.estimator_[-1] if isinstance(self.estimator_, Pipeline) else (
-                self.estimator_)
             # gfprint's fingerprint classifiers reject below a threshold when there is
             # no null class to give the image to: labels outside classes_.
             open_set = (getattr(final, "threshold", None) is not None
@@ -150,7 +164,7 @@ class TTAClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             yield raw[..., 0] if images.n_channels == 1 else raw
 
     def _copies(self, arr):
-        for name in self.transforms:
+        for name in self.transforms_:
             if name in ("rot90", "rot270") and arr.shape[1] != arr.shape[2]:
                 raise ValueError(
                     f"transform {name!r} needs square images, got {arr.shape[1]}x{arr.shape[2]}."
