@@ -87,16 +87,24 @@ def zoo_data(n_train, n_test):
 
 
 def configs(epochs):
-    """name -> CNNAttributor keyword arguments (seed added per run)."""
-    stop = dict(validation_fraction=0.2, early_stopping=30, max_epochs=2 * epochs)
+    """name -> CNNAttributor keyword arguments (seed added per run).
+
+    The rows before the defaults are the networks of the first runs: no
+    space-to-depth and random horizontal flips, the defaults until 0.x (Unreleased).
+    """
+    before = dict(space_to_depth=1, flip=True)
+    stop = dict(validation_fraction=0.2, early_stopping=30, max_epochs=2 * epochs, **before)
     return {
-        "CNN paper (pixels, 10 epochs)": dict(frontend="pixels", max_epochs=10),
-        f"CNN pixels, {epochs} epochs": dict(frontend="pixels", max_epochs=epochs),
-        f"CNN highpass, {epochs} epochs": dict(frontend="highpass", max_epochs=epochs),
-        f"CNN constrained, {epochs} epochs": dict(frontend="constrained", max_epochs=epochs),
-        f"CNN residual, {epochs} epochs": dict(frontend="residual", max_epochs=epochs),
+        "CNN paper (pixels, 10 epochs)": dict(frontend="pixels", max_epochs=10, **before),
+        f"CNN pixels, {epochs} epochs": dict(frontend="pixels", max_epochs=epochs, **before),
+        f"CNN highpass, {epochs} epochs": dict(frontend="highpass", max_epochs=epochs, **before),
+        f"CNN constrained, {epochs} epochs": dict(frontend="constrained", max_epochs=epochs,
+                                                  **before),
+        f"CNN residual, {epochs} epochs": dict(frontend="residual", max_epochs=epochs, **before),
         "CNN highpass, early stopping": dict(frontend="highpass", **stop),
-        "CNN defaults (max_epochs=\"auto\")": dict(),
+        "CNN residual, flips, max_epochs=\"auto\" (the former defaults)": dict(**before),
+        "CNN defaults (residual, space_to_depth 2, no flips)": dict(),
+        "CNN defaults but flips": dict(flip=True),
     }
 
 

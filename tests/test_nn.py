@@ -75,6 +75,44 @@ def test_predownsample_sees_only_low_frequencies():
     assert float(prepared.std()) < 1e-5
 
 
+def test_space_to_depth_stacks_the_sampling_phases_into_channels():
+    net = AttributionNet(32, 3, width=0.1, space_to_depth=2)
+    assert net.features[0].in_channels == 12 and net(torch.zeros(2, 3, 32, 32)).shape == (2, 3)
+    x = torch.zeros(1, 3, 32, 32)
+    x[..., ::2, ::2] = 1.0  # a period-2 pattern (a stride-2 up-sampling's trace) ...
+    prepared = net._prepare(x)
+    assert prepared.shape == (1, 12, 16, 16)
+    # ... is a constant in each phase channel: average pooling keeps it
+    assert float(prepared.std(dim=(2, 3)).max()) == 0.0
+    assert sorted(prepared.mean(dim=(2, 3)).flatten().tolist()) == [0.0] * 9 + [1.0] * 3
+    assert float(torch.nn.functional.avg_pool2d(x, 2).std()) == 0.0  # not so without it
+    assert AttributionNet(32, 3, width=0.1).features[0].in_channels == 3  # the paper's
+    for f, variant in [(3, "full"), (8, "full"), (0, "full"), (2, "postpool")]:
+        with pytest.raises(ValueError, match="space_to_depth"):
+            AttributionNet(32, 3, variant, 8, width=0.1, space_to_depth=f)
+
+
+def test_space_to_depth_auto_explicit_and_saved(toy, tmp_path):
+    X, y = toy  # 16x16
+    cnn = CNNAttributor(width=0.05, max_epochs=1, random_state=0).fit(X, y)
+    assert cnn.space_to_depth == "auto" and cnn.space_to_depth_ == 2
+    assert cnn.net_.module_.features[0].in_channels == 12
+    path = tmp_path / "cnn.pt"
+    cnn.save_params(path)
+    loaded = CNNAttributor().load_params(path)
+    assert loaded.space_to_depth == loaded.space_to_depth_ == 2
+    np.testing.assert_allclose(loaded.predict_proba(X), cnn.predict_proba(X), rtol=1e-5)
+    # "auto" stacks nothing for the variants and below 16 pixels
+    assert CNNAttributor(width=0.05, max_epochs=1, variant="postpool", switch_resolution=8,
+                         frontend="pixels").fit(X, y).space_to_depth_ == 1
+    small = CNNAttributor(width=0.05, max_epochs=1, frontend="highpass").fit(X[:, :8, :8], y)
+    assert small.space_to_depth_ == 1
+    assert CNNAttributor(width=0.05, max_epochs=1, space_to_depth=1).fit(
+        X, y).net_.module_.features[0].in_channels == 3
+    with pytest.raises(ValueError, match=r"space_to_depth=4 needs .* 16x16 images"):
+        CNNAttributor(width=0.05, max_epochs=1, space_to_depth=4).fit(X, y)
+
+
 def test_learns_a_toy_fingerprint_and_transforms(toy):
     X, y = toy  # the grid also brightens the image: pixels see it at once
     cnn = CNNAttributor(**SMALL, frontend="pixels", random_state=0).fit(X[::2], y[::2])
@@ -275,9 +313,11 @@ def test_max_epochs_auto_is_about_1200_steps(smooth_toy):
 def test_weight_decay_class_weight_and_best_epoch_restored(toy):
     X, y = toy
     keep = np.r_[0:24, 24:32]  # 24 "gan", 8 "real"
+    # A configuration whose validation accuracy falls after its best epoch (with
+    # the phases stacked the network stays at its best), so that restoring shows.
     cnn = CNNAttributor(width=0.05, max_epochs=12, validation_fraction=0.25, early_stopping=3,
                         weight_decay=1e-3, class_weight="balanced", frontend="pixels",
-                        random_state=0)
+                        space_to_depth=1, flip=True, random_state=0)
     cnn.fit(X[keep], y[keep])
     assert cnn.net_.optimizer_.param_groups[0]["weight_decay"] == 1e-3
     # scikit-learn's "balanced": 32 / (2 * 24) and 32 / (2 * 8).
@@ -302,14 +342,15 @@ def _dataset(X, y):
 
 def test_checkpoint_from_before_the_frontends_loads_as_a_pixel_network(toy, tmp_path):
     X, y = toy
-    cnn = CNNAttributor(width=0.05, max_epochs=1, frontend="pixels", random_state=0).fit(X, y)
+    cnn = CNNAttributor(width=0.05, max_epochs=1, frontend="pixels", space_to_depth=1,
+                        random_state=0).fit(X, y)
     path = tmp_path / "old.pt"
     cnn.save_params(path)
     state = torch.load(path, weights_only=True)
-    del state["frontend"], state["estimator"]  # as written before the front-ends
+    del state["frontend"], state["estimator"], state["space_to_depth"]  # as written then
     torch.save(state, path)
     loaded = CNNAttributor().load_params(path)
-    assert loaded.frontend == "pixels"
+    assert loaded.frontend == "pixels" and loaded.space_to_depth == loaded.space_to_depth_ == 1
     np.testing.assert_allclose(loaded.predict_proba(X), cnn.predict_proba(X), rtol=1e-5)
 
 

@@ -414,9 +414,10 @@ class ZooDemoResult:
             _transposed(self.table).to_text(corner="method"),
             "(CNN: Yu "
             f"et al.'s network with channel widths x {self.cnn_params['width']}, "
-            f"{self.cnn_params['max_epochs']} epochs, sized for a CPU demo, fed the noise "
-            "residual (CNNAttributor's default front-end): on pixels, as published, it needs "
-            "far more images than this demo has. Cropped, JPEG-compressed and attacked "
+            f"{self.cnn_params['max_epochs']} epochs, sized for a CPU demo, with "
+            "CNNAttributor's defaults: it sees the noise residual, its 2x2 sampling phases "
+            "stacked into channels; on pixels, as published, it needs far more images than "
+            "this demo has. Cropped, JPEG-compressed and attacked "
             "images: benchmarks/bench_attribution.py and bench_robustness.py.)",
             "",
             f"[4] Attribution among the {n_seeds} generators that differ only in their "
@@ -549,9 +550,10 @@ def run_zoo_demo(*, quick=False, n_jobs=None, random_state=0, verbose=False):
     t0 = time.perf_counter()
     n = 60 if quick else 300
     folds = 3 if quick else 5
-    # Yu et al.'s network, narrowed for a CPU, with CNNAttributor's default front-end
-    # (the noise residual): on pixels, as published, it stays near the pixel baselines
-    # with a few hundred images per source (benchmarks/results/cnn_small_data.md).
+    # Yu et al.'s network, narrowed for a CPU, with CNNAttributor's defaults (the noise
+    # residual, 2x2 phases stacked, no flips): on pixels, as published, it stays near the
+    # pixel baselines with a few hundred images per source
+    # (benchmarks/results/cnn_small_data.md).
     cnn_params = dict(width=0.1, max_epochs=10 if quick else 30, batch_size=64,
                       random_state=random_state)
     cv = StratifiedKFold(folds, shuffle=True, random_state=random_state)

@@ -175,7 +175,13 @@ class CNNAttributor(ClassifierMixin, TransformerMixin, BaseEstimator):
     and average pooling per resolution, no normalisation, a 512-d penultimate layer
     (the *image fingerprint*, returned by :meth:`transform`) and a last dense layer
     whose weights are the *model fingerprints*. Trained with Adam (betas (0, 0.99)) on
-    cross-entropy, with random horizontal flips.
+    cross-entropy.
+
+    The defaults are for GAN fingerprints and a few hundred images per source: the
+    network sees the noise residual, with its 2x2 sampling phases stacked into
+    channels, and no mirrored images. ``CNNAttributor(frontend="pixels",
+    space_to_depth=1, flip=True, max_epochs=10)`` is the network and schedule as Yu et
+    al. published them.
 
     Parameters
     ----------
@@ -201,6 +207,17 @@ class CNNAttributor(ClassifierMixin, TransformerMixin, BaseEstimator):
         content and differ only by a weak up-sampling fingerprint, the residual
         scored 0.45 (PRNU 0.41), the high-pass 0.20 and the pixels 0.17 (chance
         0.17); on the first built-in zoo (v1), 0.97, 0.99 and 0.89.
+    space_to_depth : int or "auto", default="auto"
+        Stack each ``k x k`` block of the front-end's output into ``3 k**2`` channels
+        before the first convolution (:class:`torch.nn.PixelUnshuffle`), one per
+        sampling phase, so that the network works on images ``k`` times smaller. The
+        trace of a stride-2 up-sampling repeats every 2 pixels; with ``k = 2`` it is
+        a constant offset of each channel, which the network's average pooling keeps
+        instead of averaging away. ``"auto"``: 2 for ``variant="full"`` and an even
+        image side of at least 16, else 1 (the paper: no stacking); the value used is
+        ``space_to_depth_``. On 64 images per source it lifted the residual network
+        from below PRNU to about PRNU or above, and trained faster
+        (``benchmarks/results/cnn_small_data.md``).
     max_epochs : int or "auto", default="auto"
         Training epochs (the most, with ``early_stopping``). ``"auto"``: enough
         for 1,200 optimizer steps, and at least 10 epochs: 100 epochs for 384
@@ -220,8 +237,11 @@ class CNNAttributor(ClassifierMixin, TransformerMixin, BaseEstimator):
     augment : Perturbation, default=None
         A gfprint perturbation applied afresh to every training batch (immunization,
         Yu et al. Sec. 4.4); never at prediction.
-    flip : bool, default=True
-        Random horizontal flips while training.
+    flip : bool, default=False
+        Random horizontal flips while training. A mirror image's up-sampling pattern
+        is the original's with its column phases swapped, so flips teach the network
+        to ignore part of the fingerprint: with ``space_to_depth=2`` on 64 images per
+        source they cost 0.02-0.04 accuracy (``benchmarks/results/cnn_small_data.md``).
     validation_fraction : float, default=None
         Hold out this stratified fraction for validation scores (skorch ``ValidSplit``).
     early_stopping : int, default=None
@@ -246,6 +266,8 @@ class CNNAttributor(ClassifierMixin, TransformerMixin, BaseEstimator):
         The trained network (labels encoded as ``0 .. n_classes - 1``).
     image_size_ : int
         Training image side.
+    space_to_depth_ : int
+        The ``space_to_depth`` used (``"auto"`` resolved for ``image_size_``).
     model_fingerprints_ : ndarray of shape (n_classes, 512)
         Weights of the last layer.
 
@@ -270,6 +292,7 @@ class CNNAttributor(ClassifierMixin, TransformerMixin, BaseEstimator):
     _parameter_constraints: dict = {
         "variant": [StrOptions(set(VARIANTS))],
         "frontend": [StrOptions(set(FRONTENDS))],
+        "space_to_depth": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "switch_resolution": [Interval(Integral, 4, None, closed="left"), None],
         "width": [Interval(Real, 0, None, closed="neither")],
         "max_epochs": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
@@ -293,13 +316,14 @@ class CNNAttributor(ClassifierMixin, TransformerMixin, BaseEstimator):
         switch_resolution=None,
         width=1.0,
         frontend="residual",
+        space_to_depth="auto",
         max_epochs="auto",
         lr=1e-3,
         weight_decay=0.0,
         class_weight=None,
         batch_size=32,
         augment=None,
-        flip=True,
+        flip=False,
         validation_fraction=None,
         early_stopping=None,
         device="cpu",
@@ -310,6 +334,7 @@ class CNNAttributor(ClassifierMixin, TransformerMixin, BaseEstimator):
         self.switch_resolution = switch_resolution
         self.width = width
         self.frontend = frontend
+        self.space_to_depth = space_to_depth
         self.max_epochs = max_epochs
         self.lr = lr
         self.weight_decay = weight_decay
@@ -324,15 +349,34 @@ class CNNAttributor(ClassifierMixin, TransformerMixin, BaseEstimator):
         self.verbose = verbose
 
     #: The parameters a checkpoint records: they fix the network's shape.
-    _arch_params = ("variant", "switch_resolution", "width", "frontend")
+    _arch_params = ("variant", "switch_resolution", "width", "frontend", "space_to_depth")
 
     # ----------------------------------------------------------------- helpers
     def _checkpoint_arch(self, state):
         """The architecture parameters of a checkpoint's ``state``."""
-        arch = {k: state[k] for k in self._arch_params if k != "frontend"}
-        # Checkpoints written before the front-ends existed are pixel networks.
+        arch = {k: state[k] for k in self._arch_params if k not in ("frontend", "space_to_depth")}
+        # Checkpoints written before the front-ends existed are pixel networks, and
+        # those written before space_to_depth stacked no phases.
         arch["frontend"] = state.get("frontend", "pixels")
+        arch["space_to_depth"] = state.get("space_to_depth", 1)
         return arch
+
+    def _resolve_arch(self, image_size):
+        """Set the fitted architecture attributes for ``image_size`` (``space_to_depth_``)."""
+        f = self.space_to_depth
+        if f == "auto":
+            f = 2 if self.variant == "full" and image_size % 2 == 0 and image_size >= 16 else 1
+        elif f > 1 and (self.variant != "full" or image_size % f or image_size // f < 8):
+            raise ValueError(
+                f"space_to_depth={f} needs variant='full' and an image side divisible by {f} "
+                f"with at least 8 pixels left; got variant={self.variant!r} and "
+                f"{image_size}x{image_size} images."
+            )
+        self.space_to_depth_ = int(f)
+
+    def _fitted_arch(self):
+        """Architecture parameters as resolved by the fit, for a checkpoint."""
+        return {"space_to_depth": self.space_to_depth_}
 
     def _images(self, X, *, fitting):
         images = check_images(X)
@@ -400,6 +444,7 @@ class CNNAttributor(ClassifierMixin, TransformerMixin, BaseEstimator):
             module__switch_resolution=self.switch_resolution,
             module__width=self.width,
             module__frontend=self.frontend,
+            module__space_to_depth=self.space_to_depth_,
         )
 
     def _net_params(self, image_size, n_classes, seed, class_counts=None, n_images=0):
@@ -489,6 +534,7 @@ class CNNAttributor(ClassifierMixin, TransformerMixin, BaseEstimator):
         if len(self.classes_) < 2:
             raise ValueError("CNNAttributor needs at least 2 classes.")
         self.image_size_ = images.height
+        self._resolve_arch(self.image_size_)
         y_enc = y_enc.astype(np.int64)
         dataset = _ImageDataset(images, y_enc, memo_residuals=self._residual_input())
         seed = check_random_state(self.random_state).randint(2**31 - 1)
@@ -583,6 +629,7 @@ class CNNAttributor(ClassifierMixin, TransformerMixin, BaseEstimator):
             "image_size": int(self.image_size_),
             "estimator": type(self).__name__,
             **{k: getattr(self, k) for k in self._arch_params},
+            **self._fitted_arch(),
         }
         # A temporary file renamed into place: an interrupted save leaves the old file.
         with atomic_path(f_params) as tmp:
@@ -592,7 +639,8 @@ class CNNAttributor(ClassifierMixin, TransformerMixin, BaseEstimator):
         """Load weights written by :meth:`save_params` into this estimator.
 
         The architecture parameters (for ``CNNAttributor``: ``variant``,
-        ``switch_resolution``, ``width``, ``frontend``) are taken from the file
+        ``switch_resolution``, ``width``, ``frontend``, ``space_to_depth``) are taken
+        from the file
         (``get_params`` shows them afterwards); training parameters are this object's.
 
         Parameters
@@ -629,6 +677,7 @@ class CNNAttributor(ClassifierMixin, TransformerMixin, BaseEstimator):
         try:
             self.set_params(**arch)
             validate_parameters(self)
+            self._resolve_arch(size)
             net = self._build(size, len(classes), 0).initialize()
             net.module_.load_state_dict(state["state_dict"])
         except (ValueError, TypeError, RuntimeError) as exc:

@@ -172,6 +172,15 @@ class AttributionNet(nn.Module):
         already is a noise residual, computed outside the network
         (:class:`~gfprint.CNNAttributor` does it with the wavelet denoiser), and
         passes unchanged.
+    space_to_depth : int, default=1
+        After the front-end, stack each ``space_to_depth x space_to_depth`` block of
+        pixels into channels (:class:`torch.nn.PixelUnshuffle`): the network then
+        sees ``3 * space_to_depth ** 2`` channels of ``image_size / space_to_depth``
+        pixels, one per sampling phase. A pattern that repeats with that period (the
+        trace of a stride-2 up-sampling) becomes a constant offset of each channel,
+        which pooling keeps instead of averaging it away. 1 (the paper) stacks
+        nothing; more needs ``variant="full"`` and an ``image_size`` divisible by it,
+        with at least 8 pixels left.
 
     Notes
     -----
@@ -187,10 +196,12 @@ class AttributionNet(nn.Module):
     >>> x = torch.zeros(2, 3, 32, 32)
     >>> tuple(net(x).shape), tuple(net.embed(x).shape)
     ((2, 3), (2, 512))
+    >>> AttributionNet(32, 3, width=0.1, space_to_depth=2).features[0]
+    Conv2d(12, 13, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1), padding_mode=reflect)
     """
 
     def __init__(self, image_size, n_classes, variant="full", switch_resolution=None, width=1.0,
-                 frontend="pixels"):
+                 frontend="pixels", space_to_depth=1):
         super().__init__()
         if variant not in VARIANTS:
             raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}.")
@@ -200,6 +211,15 @@ class AttributionNet(nn.Module):
             raise ValueError(
                 f"image_size must be at least 8 (and a power of two for variant "
                 f"{variant!r}), got {image_size}."
+            )
+        f = space_to_depth
+        if isinstance(f, bool) or not isinstance(f, int) or f < 1:
+            raise ValueError(f"space_to_depth must be a positive integer, got {f!r}.")
+        if f > 1 and (variant != "full" or image_size % f or image_size // f < 8):
+            raise ValueError(
+                f"space_to_depth={f} needs variant='full' and an image_size divisible by "
+                f"{f} with at least 8 pixels left; got variant={variant!r}, image_size="
+                f"{image_size}."
             )
         if variant != "full":
             ok = (
@@ -215,15 +235,18 @@ class AttributionNet(nn.Module):
         self.image_size = image_size
         self.variant = variant
         self.switch_resolution = switch_resolution
-        top = image_size if variant in ("full", "postpool") else switch_resolution
+        self.space_to_depth = f
+        top = image_size // f if variant in ("full", "postpool") else switch_resolution
         bottom = switch_resolution if variant == "postpool" else 4
-        self.pre_steps = int(math.log2(image_size // top))
+        # Blur-downsample steps of the "predownsample" variants (0 for the others).
+        self.pre_steps = int(math.log2(image_size // top)) if variant.startswith("pre") else 0
         layers = []
-        c_in = 3
+        c_in = 3 * f * f
         r = top
         while r >= 8 and r >= bottom:
             c_out = channels_at(r, width)
-            c_mid = c_in if c_in != 3 else max(1, c_out // 2)
+            # The first block narrows to half its width (as does any block fed 3 channels).
+            c_mid = max(1, c_out // 2) if c_in == 3 or not layers else c_in
             layers += [
                 _conv(c_in, c_mid),
                 nn.LeakyReLU(0.2),
@@ -242,6 +265,7 @@ class AttributionNet(nn.Module):
         self.frontend = {"pixels": nn.Identity(), "highpass": HighPass(),
                          "constrained": ConstrainedConv2d(3, 3),
                          "residual": nn.Identity()}[frontend]
+        self.unshuffle = nn.PixelUnshuffle(f) if f > 1 else nn.Identity()
         self.features = nn.Sequential(*layers)
         self.fingerprint = nn.Sequential(nn.Flatten(), nn.Linear(c_in * 16, 512), nn.LeakyReLU(0.2))
         self.classifier = nn.Linear(512, n_classes)
@@ -256,7 +280,7 @@ class AttributionNet(nn.Module):
                 nn.init.zeros_(module.bias)
 
     def _prepare(self, x):
-        x = self.frontend(x)
+        x = self.unshuffle(self.frontend(x))
         if self.variant in ("predownsample", "predownsample_residual"):
             for _ in range(self.pre_steps):
                 x = _blur_down(x)

@@ -218,9 +218,12 @@ class VisNetAttributor(CNNAttributor):
         optimizer steps, and at least 10.
     lr : float, default=1e-3
         Adam learning rate of the visNet (betas (0, 0.99)); the critic's is 1e-4.
-    weight_decay, class_weight, batch_size, augment, flip, validation_fraction, \
+    weight_decay, class_weight, batch_size, augment, validation_fraction, \
 early_stopping, device, random_state, verbose
         As in :class:`CNNAttributor`.
+    flip : bool, default=True
+        Random horizontal flips while training (``CNNAttributor`` no longer flips by
+        default; for the visNet the choice has not been measured).
 
     Attributes
     ----------
@@ -263,7 +266,7 @@ early_stopping, device, random_state, verbose
     _parameter_constraints: dict = {
         # the training parameters are CNNAttributor's
         **{k: v for k, v in CNNAttributor._parameter_constraints.items()
-           if k not in ("variant", "switch_resolution", "width", "frontend")},
+           if k not in ("variant", "switch_resolution", "width", "frontend", "space_to_depth")},
         "width": [Interval(Integral, 1, None, closed="left")],
         "depth": [Interval(Integral, 1, None, closed="left")],
         "init_scale": [Interval(Real, 0, None, closed="neither")],
@@ -314,6 +317,12 @@ early_stopping, device, random_state, verbose
 
     def _checkpoint_arch(self, state):
         return {k: state[k] for k in self._arch_params}
+
+    def _resolve_arch(self, image_size):
+        pass  # the visNet's shape is fixed by its parameters alone
+
+    def _fitted_arch(self):
+        return {}
 
     def _images(self, X, *, fitting):
         images = super()._images(X, fitting=fitting)
