@@ -54,7 +54,7 @@ def main():
     torch.set_num_threads(2)
     n_train, n_test, epochs = (60, 40, 2) if args.quick else (400, 200, 30)
     cnn_params = dict(width=args.width, max_epochs=epochs, batch_size=64, frontend="pixels",
-                      space_to_depth=1,  # Yu et al.'s network
+                      space_to_depth=1, flip=True,  # Yu et al.'s network
                       random_state=0)
     n_src = len(zoo_sources())
     lines = [

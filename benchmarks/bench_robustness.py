@@ -59,7 +59,7 @@ def main():
     torch.set_num_threads(2)
     n_train, n_test, epochs = (60, 40, 2) if args.quick else (400, 200, 30)
     params = dict(width=args.width, max_epochs=epochs, batch_size=64, frontend="pixels",
-                  space_to_depth=1,  # Yu et al.'s network
+                  space_to_depth=1, flip=True,  # Yu et al.'s network
                   random_state=0)
     train = load_gan_zoo(n_per_source=n_train, random_state=0)
     test = load_gan_zoo(n_per_source=n_test, random_state=1)

@@ -47,7 +47,7 @@ X_jpeg = JPEGCompression(quality=(10, 75), random_state=0).transform(X_train)
 prnu_immune = make_pipeline(ResidualExtractor(levels=2), PRNUFingerprintClassifier())
 prnu_immune.fit(np.concatenate([X_train, X_jpeg]), np.concatenate([y_train, y_train]))
 
-cnn_params = dict(width=0.1, max_epochs=15, frontend="pixels", space_to_depth=1,
+cnn_params = dict(width=0.1, max_epochs=15, frontend="pixels", space_to_depth=1, flip=True,
                   random_state=0)  # Yu et al.
 cnn_clean = CNNAttributor(**cnn_params).fit(X_train, y_train)
 cnn_immune = CNNAttributor(**cnn_params, augment=JPEGCompression(quality=(10, 75)))

@@ -53,7 +53,7 @@ models = {
         PRNUFingerprintClassifier(null_class="real", threshold=0.1),
     ),
     "CNN, pixels": CNNAttributor(width=0.1, max_epochs=15, frontend="pixels", space_to_depth=1,
-                                 random_state=0),
+                                 flip=True, random_state=0),
     "CNN, defaults": CNNAttributor(width=0.1, max_epochs=15, random_state=0),
 }
 
