@@ -221,9 +221,12 @@ class VisNetAttributor(CNNAttributor):
     weight_decay, class_weight, batch_size, augment, validation_fraction, \
 early_stopping, device, random_state, verbose
         As in :class:`CNNAttributor`.
-    flip : bool, default=True
-        Random horizontal flips while training (``CNNAttributor`` no longer flips by
-        default; for the visNet the choice has not been measured).
+    flip : bool, default=False
+        Random horizontal flips while training. A model fingerprint is an image, fixed
+        in place; a mirrored image's fingerprint is the original's mirrored, so flips
+        ask one model fingerprint to match both. On the zoo, at equal training, flips
+        cost the visNet 0.10 among the four seeds and 0.09 on all sources
+        (``benchmarks/results/visnet.md``).
 
     Attributes
     ----------
@@ -288,7 +291,7 @@ early_stopping, device, random_state, verbose
         class_weight=None,
         batch_size=32,
         augment=None,
-        flip=True,
+        flip=False,
         validation_fraction=None,
         early_stopping=None,
         device="cpu",
