@@ -17,7 +17,7 @@ from sklearn.utils.validation import check_array
 from .._param_validation import HasMethods, Interval, StrOptions, fit_context, validate_parameters
 from .._utils import atomic_path
 from .._validation import check_fitted, check_images
-from ._modules import FRONTENDS, VARIANTS, AttributionNet
+from ._modules import FRONTENDS, VARIANTS, AttributionNet, check_space_to_depth
 
 __all__ = ["CNNAttributor"]
 
@@ -366,12 +366,7 @@ class CNNAttributor(ClassifierMixin, TransformerMixin, BaseEstimator):
         f = self.space_to_depth
         if f == "auto":
             f = 2 if self.variant == "full" and image_size % 2 == 0 and image_size >= 16 else 1
-        elif f > 1 and (self.variant != "full" or image_size % f or image_size // f < 8):
-            raise ValueError(
-                f"space_to_depth={f} needs variant='full' and an image side divisible by {f} "
-                f"with at least 8 pixels left; got variant={self.variant!r} and "
-                f"{image_size}x{image_size} images."
-            )
+        check_space_to_depth(f, self.variant, image_size)  # a clear error before training
         self.space_to_depth_ = int(f)
 
     def _fitted_arch(self):
@@ -640,8 +635,8 @@ class CNNAttributor(ClassifierMixin, TransformerMixin, BaseEstimator):
 
         The architecture parameters (for ``CNNAttributor``: ``variant``,
         ``switch_resolution``, ``width``, ``frontend``, ``space_to_depth``) are taken
-        from the file
-        (``get_params`` shows them afterwards); training parameters are this object's.
+        from the file (``get_params`` shows them afterwards); training parameters are
+        this object's.
 
         Parameters
         ----------

@@ -35,6 +35,16 @@ def _is_pow2(n):
     return n >= 1 and n & (n - 1) == 0
 
 
+def check_space_to_depth(f, variant, image_size):
+    """Refuse a ``space_to_depth`` the network cannot use on ``image_size`` images."""
+    if f > 1 and (variant != "full" or image_size % f or image_size // f < 8):
+        raise ValueError(
+            f"space_to_depth={f} needs variant='full' and an image side divisible by {f} "
+            f"with at least 8 pixels left; got variant={variant!r} and "
+            f"{image_size}x{image_size} images."
+        )
+
+
 def _conv(c_in, c_out):
     return nn.Conv2d(c_in, c_out, 3, padding=1, padding_mode="reflect", bias=True)
 
@@ -215,12 +225,7 @@ class AttributionNet(nn.Module):
         f = space_to_depth
         if isinstance(f, bool) or not isinstance(f, int) or f < 1:
             raise ValueError(f"space_to_depth must be a positive integer, got {f!r}.")
-        if f > 1 and (variant != "full" or image_size % f or image_size // f < 8):
-            raise ValueError(
-                f"space_to_depth={f} needs variant='full' and an image_size divisible by "
-                f"{f} with at least 8 pixels left; got variant={variant!r}, image_size="
-                f"{image_size}."
-            )
+        check_space_to_depth(f, variant, image_size)
         if variant != "full":
             ok = (
                 switch_resolution is not None
