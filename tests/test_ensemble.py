@@ -67,6 +67,8 @@ def test_errors(rng):
     y = [0, 1, 0, 1]
     with pytest.raises(ValueError, match="unknown transforms"):
         TTAClassifier(make_knn_baseline(), transforms=("spin",)).fit(X, y)
+    with pytest.raises(ValueError, match=r"'auto' or a sequence of names.*\('hflip',\)"):
+        TTAClassifier(make_knn_baseline(), transforms="hflip").fit(X, y)
     with pytest.raises(ValueError, match="square"):
         TTAClassifier(make_knn_baseline(), transforms=("identity", "rot90")).fit(X, y).predict(X)
     with pytest.raises(ValueError, match="voting"):

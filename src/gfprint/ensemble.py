@@ -127,6 +127,11 @@ class TTAClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         self : TTAClassifier
         """
         auto = isinstance(self.transforms, str)
+        if auto and self.transforms != "auto":
+            raise ValueError(
+                f"transforms must be 'auto' or a sequence of names, got the string "
+                f"{self.transforms!r}; for one transform write ({self.transforms!r},)."
+            )
         if not auto:
             unknown = [t for t in self.transforms if t not in TRANSFORMS]
             if unknown or len(self.transforms) == 0:
