@@ -478,6 +478,13 @@ def test_cluster_other_sizes_and_options(dump, tmp_path, capsys):
     code, _, _ = run(capsys, "cluster", dump, "-o", out_csv, "--camera", "--size", "120",
                      "--resolution", "off", "--quiet")
     assert code == 1 and sum(r["cluster"] not in ("", "-1") for r in _cluster_rows(out_csv)) == 24
+    # Clusters of 8 are below --min-size 9: every image is left out.
+    code, out, _ = run(capsys, "cluster", dump, "-o", out_csv, "--camera", "--size", "120",
+                       "--min-size", "9", "--quiet")
+    assert {r["cluster"] for r in _cluster_rows(out_csv)} == {"-1", ""}
+    with pytest.raises(SystemExit) as exit_:
+        run(capsys, "cluster", dump, "-o", out_csv, "--min-size", "1")
+    assert exit_.value.code == 2 and "integer >= 2" in capsys.readouterr().err
     code, _, err = run(capsys, "cluster", dump / "small.png", "-o", out_csv)
     assert code == 2 and "at least 2 images" in err
 

@@ -167,6 +167,19 @@ def test_colour_rows_float64_and_min_cluster_size():
     assert X.dtype == np.float32 and np.isfinite(X).all()  # input untouched
 
 
+def test_groups_of_fewer_than_five_are_left_unclustered_by_default():
+    # Two sources of 25 and one of 4 strong residuals, plus nulls: the 4 group
+    # together, but a default cluster needs 5 members (min_cluster_size=5).
+    X, y = planted([1.0, 1.0], n_each=25, n_null=10, seed=6)
+    X4, _ = planted([1.0], n_each=4, seed=7)
+    X, y = np.concatenate([X, X4]), np.concatenate([y, np.full(4, 2)])
+    default = FingerprintClustering().fit(X)
+    assert default.n_clusters_ == 2 and (default.labels_[y == 2] == -1).all()
+    small = FingerprintClustering(min_cluster_size=2).fit(X)
+    assert small.n_clusters_ == 3
+    assert adjusted_rand_score(y[y >= 0], small.labels_[y >= 0]) == 1.0
+
+
 def test_bad_input():
     with pytest.raises(ValueError, match="n_samples=1"):
         FingerprintClustering().fit(np.zeros((1, 8, 8), np.float32))

@@ -528,6 +528,7 @@ def cmd_cluster(args) -> int:
         threshold="auto" if args.threshold is None else args.threshold,
         min_fingerprint_correlation=args.min_correlation,
         resolution=args.resolution,
+        min_cluster_size=args.min_size,
     )
     validate_parameters(clu)
     paths = _image_files(args.images)
@@ -932,9 +933,13 @@ def _parser():
     p.add_argument("--min-correlation", type=_fraction, default=0.3,
                    help="noise-corrected fingerprint correlation two groups need to merge "
                    "(default 0.3)")
-    p.add_argument("--resolution", type=_resolution, default=1.0,
+    p.add_argument("--resolution", type=_resolution, default=0.5,
                    help="second stage: clusters linked by more than RESOLUTION times the "
-                   "chance number of mutual-neighbour pairs merge (default 1; 'off' skips it)")
+                   "chance number of mutual-neighbour pairs merge (default 0.5; 'off' skips "
+                   "it)")
+    p.add_argument("--min-size", type=lambda t: _integer(t, 2), default=5,
+                   help="smallest cluster reported; images of smaller groups get cluster -1 "
+                   "(default 5)")
     p.set_defaults(func=cmd_cluster)
 
     p = add("localize", "map where in an image a model's fingerprint is (or is missing)")

@@ -61,17 +61,24 @@ class FingerprintClustering(ClusterMixin, BaseEstimator):
         first built-in zoo (v1), different generators (seeds of one architecture included)
         estimated at most 0.18 and groups of one generator's images at 0.3 to 0.5
         (its modes), which is where the default sits.
-    min_cluster_size : int, default=2
-        Groups smaller than this are reported as unclustered (label ``-1``).
+    min_cluster_size : int, default=5
+        Groups smaller than this are reported as unclustered (label ``-1``) and take
+        no part in the second stage. A group of two to four images is weak evidence
+        of a source; on the built-in zoo such groups were pairs and triples of real
+        photos (two of them cut from overlapping parts of one photo) and splinters
+        of the generator with the weakest fingerprint. ``min_cluster_size=2`` reports them.
     n_neighbors : int, default=20
         Each residual's most correlated residuals: the candidates for a merge in the
         first stage (groups are then compared with all groups of two or more
         residuals), and the neighbours whose mutual pairs make the graph of the
         second stage.
-    resolution : float or None, default=1.0
+    resolution : float or None, default=0.5
         Second stage: two clusters merge while the number of mutual-neighbour pairs
         between them exceeds ``resolution`` times the number expected by chance
-        (see Notes). Larger values merge less; ``None`` skips the stage.
+        (see Notes). Larger values merge less; ``None`` skips the stage. On a draw
+        of the built-in zoo, the clusters of one generator that ``resolution=1``
+        (plain modularity) left apart shared 0.6 to 0.9 times the chance count of
+        links; clusters of different generators, at most 0.06 times it.
     batch_size : int, default=256
         Residuals per block of the similarity computation; bounds the temporary
         memory to ``batch_size * n`` values.
@@ -148,13 +155,16 @@ class FingerprintClustering(ClusterMixin, BaseEstimator):
     NCC passes ``threshold_`` (so that few images, or images of no source, do not
     link at random). With ``e`` links between clusters ``A`` and ``B``, ``d_A`` and
     ``d_B`` the numbers of links of their members and ``E`` the number of links in
-    all, the clusters merge, best first, while ``e > resolution * d_A d_B / (2 E)``, the number of
-    links that a random graph with the same degrees would put between them. This is
-    greedy modularity maximisation (Newman 2006; Clauset, Newman & Moore 2004)
-    started from the first stage's clusters; unclustered residuals count in the
-    degrees but are not merged. The expected count grows with the share of the
-    residuals that two clusters hold, so a source split in two among few sources
-    can stay split.
+    all, the clusters merge, best first, while ``e > resolution * d_A d_B / (2 E)``,
+    ``resolution`` times the number of links that a random graph with the same
+    degrees would put between them. This is greedy maximisation of modularity with a
+    resolution parameter (Newman 2006; Clauset, Newman & Moore 2004; Reichardt &
+    Bornholdt 2006) started from the first stage's clusters; unclustered residuals
+    count in the degrees but are not merged. The chance count grows with the share
+    of the residuals that two clusters hold, so with ``resolution=1`` the two halves
+    of a large source, whose links run mostly inside each half, stay apart; 0.5
+    joined them on the zoo while clusters of different generators, which share
+    almost no links, stayed apart.
 
     **Null model.** For independent residuals the NCC has mean 0 and, by Bartlett's
     formula, variance ``sum_tau rho_i(tau) rho_j(tau) / d`` over all lags ``tau``,
@@ -188,6 +198,8 @@ class FingerprintClustering(ClusterMixin, BaseEstimator):
        :doi:`10.1103/PhysRevE.70.066111`
     .. [5] M. E. J. Newman, "Modularity and community structure in networks", PNAS
        103(23), 2006. :doi:`10.1073/pnas.0601602103`
+    .. [6] J. Reichardt and S. Bornholdt, "Statistical mechanics of community
+       detection", Phys. Rev. E 74, 016110, 2006. :doi:`10.1103/PhysRevE.74.016110`
 
     Examples
     --------
@@ -229,9 +241,9 @@ class FingerprintClustering(ClusterMixin, BaseEstimator):
         threshold="auto",
         false_alarm_rate=1e-3,
         min_fingerprint_correlation=0.3,
-        min_cluster_size=2,
+        min_cluster_size=5,
         n_neighbors=20,
-        resolution=1.0,
+        resolution=0.5,
         batch_size=256,
         verbose=0,
     ):
