@@ -412,13 +412,15 @@ def test_ctrl_c_exits_130_without_traceback_or_partial_file(folders, tmp_path):
 
 @pytest.fixture(scope="module")
 def dump(tmp_path_factory):
-    """One unlabelled folder: 3 cameras x 8 images at 128x128 and one 64x64 image."""
+    """One unlabelled folder: 3 cameras x 8 images at 128x128, a 120x112 crop of the
+    first image and a 64x64 one (too small for the camera residual)."""
     root = tmp_path_factory.mktemp("dump")
     data = make_camera_images(n_cameras=3, n_images=8, shape=(128, 128), prnu_strength=0.02,
                               random_state=1)
     for i, (img, cam) in enumerate(zip(data.images, data.target)):
         Image.fromarray(img).save(root / f"{i:02d}_{cam}.png")
     Image.fromarray(data.images[0][:64, :64]).save(root / "small.png")
+    Image.fromarray(data.images[0][5:125, 9:121]).save(root / "crop.png")
     return root
 
 
@@ -431,25 +433,32 @@ def test_cluster_groups_cameras_and_writes_a_model(dump, tmp_path, capsys):
     code, out, err = run(capsys, "cluster", dump, "-o", out_csv, "-m", model, "--camera")
     assert code == 1  # small.png could not be used, and says why
     assert "Found 3 clusters among 24 images (sizes 8, 8, 8)" in out
+    assert "Of 1 images of other sizes, searched, 1 joined a cluster." in out
     text = out_csv.read_text()
     assert text.startswith("# threshold: ")
     rows = _cluster_rows(out_csv)
-    assert len(rows) == 25 and set(rows[0]) == {"image", "cluster", "cluster_size",
-                                                 "correlation", "error"}
+    assert len(rows) == 26 and set(rows[0]) == {"image", "cluster", "cluster_size",
+                                                 "correlation", "matched", "error"}
     by_camera = {}
     for r in rows:
         if r["image"].endswith("small.png"):
-            assert r["cluster"] == "" and "64x64" in r["error"]
-        else:
+            assert r["cluster"] == "" and "64x64" in r["error"] and r["matched"] == ""
+        elif not r["image"].endswith("crop.png"):
             by_camera.setdefault(Path(r["image"]).stem[3:], set()).add(r["cluster"])
             assert r["cluster_size"] == "8" and float(r["correlation"]) > 0
+            assert r["matched"] == "cluster" and r["error"] == ""
+    # crop.png, cut from image 00, is placed on its camera's cluster by the search.
+    crop = next(r for r in rows if r["image"].endswith("crop.png"))
+    first = next(r for r in rows if Path(r["image"]).name.startswith("00_"))
+    assert crop["matched"] == "search" and crop["error"] == "" and crop["correlation"] == ""
+    assert crop["cluster"] == first["cluster"] and crop["cluster_size"] == "8"
     assert sorted(map(len, by_camera.values())) == [1, 1, 1]
     assert len(set.union(*by_camera.values())) == 3
     # The clusters' fingerprints attribute the images they came from.
     code, out, _ = run(capsys, "attribute", model, dump, "--format", "json")
     cluster_of = {r["image"]: r["cluster"] for r in rows}
     scored = [r for r in json.loads(out) if not r["error"]]
-    assert len(scored) == 24
+    assert len(scored) == 25  # crop.png too, by the classifier's own search
     assert all(r["prediction"] == f"cluster{cluster_of[r['image']]}" for r in scored)
 
 

@@ -180,6 +180,47 @@ def test_groups_of_fewer_than_five_are_left_unclustered_by_default():
     assert adjusted_rand_score(y[y >= 0], small.labels_[y >= 0]) == 1.0
 
 
+def test_predict_new_residuals_of_the_training_shape():
+    fps = np.random.default_rng(8).normal(size=(3, 32, 32))
+    X, y = planted([0.8, 0.6, 1.0], n_each=25, n_null=10, fingerprints=fps, seed=8)
+    clu = FingerprintClustering().fit(X)
+    new, y_new = planted([0.8, 0.6, 1.0], n_each=10, n_null=10, fingerprints=fps, seed=9)
+    pred = clu.predict(new)
+    # Cluster numbers are the fit's: map each source to its cluster through labels_.
+    cluster_of = {k: np.bincount(clu.labels_[y == k]).argmax() for k in range(3)}
+    expected = np.array([cluster_of.get(k, -1) for k in y_new])
+    np.testing.assert_array_equal(pred, expected)
+    # The rule is fit's for a single residual: a weak member of a source stays out.
+    weak = 0.1 * fps[0] + np.random.default_rng(10).normal(size=(1, 32, 32))
+    assert clu.predict(weak.astype(np.float32)).tolist() == [-1]
+    rows = FingerprintClustering().fit(X.reshape(len(X), -1))
+    np.testing.assert_array_equal(rows.predict(new.reshape(len(new), -1)), pred)
+    with pytest.raises(ValueError, match="features"):
+        rows.predict(new.reshape(len(new), -1)[:, :100])
+
+
+def test_predict_searches_residuals_of_other_sizes():
+    fps = np.random.default_rng(11).normal(size=(2, 64, 64))
+    X, y = planted([0.8, 0.8], n_each=20, n_null=5, shape=(64, 64), fingerprints=fps, seed=11)
+    clu = FingerprintClustering().fit(X)
+    cluster_of = [np.bincount(clu.labels_[y == k]).argmax() for k in range(2)]
+    rng = np.random.default_rng(12)
+    crops, truth = [], []
+    for k, (top, left, h, w) in [(0, (5, 9, 40, 48)), (1, (20, 0, 44, 44)),
+                                 (0, (0, 30, 50, 34)), (-1, (3, 3, 48, 48))]:
+        noise = rng.normal(size=(h, w))
+        crops.append(noise + (0.8 * fps[k, top:top + h, left:left + w] if k >= 0 else 0))
+        truth.append(cluster_of[k] if k >= 0 else -1)
+    assert clu.predict(crops).tolist() == truth  # a list of mixed sizes
+    stack = np.stack([c[:40, :34] for c in crops]).astype(np.float32)  # one other size
+    assert clu.predict(stack).tolist() == truth
+    with pytest.raises(ValueError, match="2 dimensions"):
+        clu.predict(np.zeros((2, 64, 64, 3), np.float32))
+    rows = FingerprintClustering().fit(X.reshape(len(X), -1))
+    with pytest.raises(ValueError, match="features"):
+        rows.predict(stack.reshape(len(stack), -1))
+
+
 def test_bad_input():
     with pytest.raises(ValueError, match="n_samples=1"):
         FingerprintClustering().fit(np.zeros((1, 8, 8), np.float32))

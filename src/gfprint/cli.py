@@ -547,26 +547,28 @@ def cmd_cluster(args) -> int:
     idx = np.concatenate([i for i, _ in by_size[shape]])
     R = np.concatenate([r for _, r in by_size[shape]])
     n_used = len(idx)
-    for other, parts in by_size.items():
-        if other != shape:
-            for i in np.concatenate([j for j, _ in parts]):
-                errors[int(i)] = (
-                    f"{other[0]}x{other[1]} pixels, but the {n_used} images clustered are "
-                    f"{shape[0]}x{shape[1]} (clustering needs one size; --size S crops)"
-                )
     if n_used < 2:
         raise CommandError(f"clustering needs at least 2 images of one size, got {n_used}.")
     _note(args, f"clustering {n_used} residuals of {shape[0]}x{shape[1]}")
     clu.fit(R)
     rows = [{"image": _safe(p), "cluster": "", "cluster_size": None, "correlation": None,
-             "error": errors.get(i, "")} for i, p in enumerate(paths)]
+             "matched": "", "error": errors.get(i, "")} for i, p in enumerate(paths)]
     for k, i in enumerate(idx):
         label = int(clu.labels_[k])
         rows[i].update(
-            cluster=label, correlation=float(clu.member_correlation_[k]),
+            cluster=label, correlation=float(clu.member_correlation_[k]), matched="cluster",
             cluster_size=int(clu.cluster_sizes_[label]) if label >= 0 else 1,
         )
-    fields = ["image", "cluster", "cluster_size", "correlation", "error"]
+    # Images of other sizes: placed on the clusters' fingerprints at their best shift.
+    others = [(j, r) for size, parts in by_size.items() if size != shape
+              for i, stack in parts for j, r in zip(i.tolist(), stack)]
+    if others:
+        _note(args, f"matching {len(others)} residuals of other sizes to the clusters by a "
+              "search over shifts")
+        for (i, _), label in zip(others, clu.predict([r for _, r in others]).tolist()):
+            rows[i].update(cluster=label, matched="search",
+                           cluster_size=int(clu.cluster_sizes_[label]) if label >= 0 else 1)
+    fields = ["image", "cluster", "cluster_size", "correlation", "matched", "error"]
     buf = io.StringIO()
     buf.write(f"# threshold: {clu.threshold_:.6g}\n# null_sd: {clu.null_sd_:.6g}\n")
     writer = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n")
@@ -585,8 +587,11 @@ def cmd_cluster(args) -> int:
     if not args.quiet:
         sizes = ", ".join(map(str, clu.cluster_sizes_.tolist())) or "none"
         single = int((clu.labels_ < 0).sum())
+        joined = sum(rows[i]["cluster"] != -1 for i, _ in others)
+        searched = (f" Of {len(others)} images of other sizes, searched, {joined} joined a "
+                    "cluster." if others else "")
         print(f"Found {clu.n_clusters_} clusters among {n_used} images (sizes {sizes}); "
-              f"{single} images in no cluster. Rows written to {_safe(args.output)}"
+              f"{single} images in no cluster.{searched} Rows written to {_safe(args.output)}"
               + (f"; fingerprints to {_safe(args.model)}"
                  if args.model is not None and clu.n_clusters_ else ""))
     return EXIT_IMAGES_FAILED if errors else 0
@@ -926,7 +931,8 @@ def _parser():
                    help="camera-PRNU residual (grey, zero-mean, Wiener-DFT, sigma 5)")
     p.add_argument("--size", type=int, default=None,
                    help="centre-crop every image to SIZE x SIZE (default: the images of the "
-                   "most common size are clustered, the others reported)")
+                   "most common size are clustered, the others placed on the clusters by a "
+                   "search over shifts)")
     p.add_argument("--threshold", type=_positive, default=None,
                    help="NCC two single images must reach to be grouped (default: from a "
                    "null model, for a 0.001 chance of a false pair)")

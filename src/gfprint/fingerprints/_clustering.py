@@ -10,11 +10,11 @@ import numpy as np
 import scipy.fft
 from scipy.stats import norm
 from sklearn.base import BaseEstimator, ClusterMixin
-from sklearn.utils.validation import check_array, validate_data
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from .._param_validation import Interval, StrOptions, fit_context
 from .._utils import progress
-from ..metrics import normalize
+from ..metrics import match_fingerprints, normalize
 from ._classifier import _ndim
 
 __all__ = ["FingerprintClustering"]
@@ -180,8 +180,10 @@ class FingerprintClustering(ClusterMixin, BaseEstimator):
 
     The literature on blind camera clustering (Caldelli et al. 2010; Marra et al.
     2017) uses correlation-threshold agglomeration of this kind; this implementation
-    is gfprint's, and it does not search over shifts or scales: residuals must come
-    from images of one size, uncropped.
+    is gfprint's. ``fit`` does not search over shifts or scales: the residuals it
+    clusters must come from images of one size, uncropped. :meth:`predict` then
+    places residuals of other sizes (cropped images) on the clusters at their best
+    shift, with the PCE of Goljan & Fridrich's search.
 
     References
     ----------
@@ -215,7 +217,16 @@ class FingerprintClustering(ClusterMixin, BaseEstimator):
     >>> clu.n_clusters_, clu.cluster_sizes_.tolist(), int((clu.labels_ == -1).sum())
     (3, [20, 20, 20], 10)
 
-    The clusters' fingerprints attribute new residuals:
+    New residuals join the clusters by the rule of ``fit``, and residuals of another
+    size (here a crop) by a search over shifts; ``-1`` is no cluster:
+
+    >>> crop = F[1, 4:28, 2:30] + 2 * rng.normal(size=(24, 28))
+    >>> new = [F[0] + 2 * rng.normal(size=(32, 32)), crop, rng.normal(size=(32, 32))]
+    >>> clu.predict(new).tolist()
+    [0, 1, -1]
+
+    The clusters' fingerprints also make a classifier, with its search over scales
+    and its thresholds:
 
     >>> from gfprint import PRNUFingerprintClassifier
     >>> keep = clu.labels_ >= 0
@@ -272,6 +283,7 @@ class FingerprintClustering(ClusterMixin, BaseEstimator):
         self : FingerprintClustering
         """
         X = self._check_X(X)
+        self._shape = X.shape[1:]
         n = len(X)
         rows = normalize(X.reshape(n, -1))
         self.null_sd_ = null_sd(rows, X.shape[1:], batch_size=self.batch_size)
@@ -289,10 +301,99 @@ class FingerprintClustering(ClusterMixin, BaseEstimator):
             links = [(a, b) for v, a, b in mutual if v >= self.threshold_]
             _merge_linked(groups, links, max(self.min_cluster_size, 2), self.resolution)
         self._set_labels(X, groups)
+        self._member_sums = _label_sums(rows, self.labels_, self.n_clusters_)
         self.member_correlation_ = _member_correlation(
-            rows, self.labels_, self.n_clusters_, self.batch_size
+            rows, self.labels_, self._member_sums, self.batch_size
         )
         return self
+
+    def predict(self, X):
+        """Cluster of each new residual, or ``-1``: the found clusters as references.
+
+        A residual of the training shape joins the cluster it correlates with most by
+        the rule of :meth:`fit` for a single residual: its mean NCC ``L`` with the
+        ``m`` members is significant (``L * sqrt(m) >= threshold_``) and at least
+        ``min_fingerprint_correlation`` times the cluster's ``cohesion_``.
+
+        A residual of another size (a cropped image, or an image of another camera
+        mode; a list may mix sizes) is placed on each cluster's fingerprint at its
+        best shift (:func:`~gfprint.metrics.match_fingerprints`, Goljan & Fridrich
+        2008). It joins the cluster of highest PCE if that PCE passes
+        ``z ** 2``, with ``z`` the normal quantile of ``false_alarm_rate`` divided by
+        the number of placements and clusters tried (Bonferroni; neighbouring
+        placements correlate, so this errs on the safe side), and if its NCC at that
+        placement is at least ``min_fingerprint_correlation`` times what a member of
+        the cluster scores on average. Resizing is not searched: for resized images
+        use :class:`~gfprint.PRNUFingerprintClassifier` with ``search="scale"`` on the
+        clusters (see the class's Examples).
+
+        Parameters
+        ----------
+        X : array-like of shape (n, ...) or sequence of array
+            Noise residuals: of the training shape, or planes ``(h, w[, C])`` of
+            any size when the clusters were fitted on planes.
+
+        Returns
+        -------
+        labels : ndarray of int, shape (n,)
+        """
+        check_is_fitted(self)
+        if not self._aligned(X):
+            return self._predict_searched(X)
+        if len(self._shape) == 1:  # rows: scikit-learn's feature checks
+            X = validate_data(self, X, reset=False, dtype=[np.float32, np.float64])
+        else:
+            X = check_array(X, allow_nd=True, dtype=[np.float32, np.float64])
+        labels = np.full(len(X), -1, dtype=np.intp)
+        if not self.n_clusters_:
+            return labels
+        sizes = self.cluster_sizes_.astype(np.float64)
+        for s in range(0, len(X), self.batch_size):
+            block = X[s : s + self.batch_size]
+            rows = normalize(block.reshape(len(block), -1))
+            link = (rows @ self._member_sums.T).astype(np.float64) / sizes
+            passes = (link * np.sqrt(sizes) >= self.threshold_) & (
+                link >= self.min_fingerprint_correlation * np.maximum(self.cohesion_, 0.0))
+            best = np.where(passes, link, -np.inf).argmax(axis=1)
+            labels[s : s + len(rows)] = np.where(passes.any(axis=1), best, -1)
+        return labels
+
+    def _aligned(self, X):
+        """Whether ``X`` is a stack of residuals of the training shape."""
+        if len(self._shape) == 1:
+            return True  # fitted on rows: scikit-learn's checks tell the user
+        try:
+            shape = np.shape(X)
+        except ValueError:  # a list of residuals of mixed sizes
+            return False
+        if len(shape) != len(self._shape) + 1:
+            raise ValueError(
+                f"X must hold residuals of {len(self._shape)} dimensions, like the "
+                f"{self._shape} of fit (any height and width), in a stack or a list; "
+                f"got an array of shape {shape}."
+            )
+        return shape[1:] == self._shape
+
+    def _predict_searched(self, X):
+        items = list(X) if isinstance(X, (list, tuple)) else list(check_array(
+            X, allow_nd=True, dtype=[np.float32, np.float64]))
+        labels = np.full(len(items), -1, dtype=np.intp)
+        if not self.n_clusters_ or not items:
+            return labels
+        sums = self._member_sums.reshape((self.n_clusters_, *self._shape))
+        found = match_fingerprints(items, sums, verbose=self.verbose > 0)
+        height, width = self._shape[:2]
+        placements = np.array(
+            [(abs(height - np.shape(x)[0]) + 1) * (abs(width - np.shape(x)[1]) + 1)
+             for x in items], dtype=np.float64)
+        z = norm.isf(self.false_alarm_rate / (placements * self.n_clusters_))
+        m, c = self.cluster_sizes_.astype(np.float64), np.maximum(self.cohesion_, 0.0)
+        member_ncc = m * c / np.sqrt(m + m * (m - 1) * c)  # a member's NCC with the sum
+        passes = (found.pce >= (z**2)[:, None]) & (
+            found.ncc >= self.min_fingerprint_correlation * member_ncc)
+        best = np.where(passes, found.pce, -np.inf).argmax(axis=1)
+        labels[:] = np.where(passes.any(axis=1), best, -1)
+        return labels
 
     def _resolve_threshold(self, n):
         if self.threshold != "auto":
@@ -552,17 +653,23 @@ class _Agglomeration:
         return roots, np.array(self.size)[roots]
 
 
-def _member_correlation(rows, labels, k, batch_size):
-    """Mean NCC of each row with the other members of its cluster (see the attribute)."""
-    out = np.full(len(rows), np.nan)
-    if k == 0:
-        return out
+def _label_sums(rows, labels, k):
+    """``(k, d)`` float32 sums of the rows of each cluster."""
     sums = np.zeros((k, rows.shape[1]), dtype=np.float64)
     np.add.at(sums, labels[labels >= 0], rows[labels >= 0])
+    return sums.astype(np.float32)
+
+
+def _member_correlation(rows, labels, sums, batch_size):
+    """Mean NCC of each row with the other members of its cluster (see the attribute)."""
+    out = np.full(len(rows), np.nan)
+    k = len(sums)
+    if k == 0:
+        return out
     sizes = np.bincount(labels[labels >= 0], minlength=k)
     for s in range(0, len(rows), batch_size):
         block, lab = rows[s : s + batch_size], labels[s : s + batch_size]
-        links = block @ sums.T.astype(np.float32)
+        links = block @ sums.T
         own = lab >= 0
         i = np.flatnonzero(own)
         # The member's own row is in its cluster's sum: remove its unit self-product.
