@@ -5,6 +5,8 @@ Three parts, each printed as a Markdown table:
 * **zoo**: the built-in GAN zoo (every generator + real photos, ``--n`` images each),
   clean and JPEG (quality 75, the zoo's ``difficulty="jpeg"``), the default
   residual, ``FingerprintClustering()`` defaults;
+* **placed**: images of a second zoo draw, whole and cropped, placed on the clusters
+  of the first by ``FingerprintClustering.predict``;
 * **draws**: seven zoo draws of 50 to 300 images per source, clean and JPEG: the
   number of clusters and the ARI with the defaults and with the former defaults;
 * **cameras**: simulated cameras (:func:`gfprint.datasets.make_camera_images`, 256x256,
@@ -113,6 +115,30 @@ def draws(pairs):
                   flush=True)
 
 
+def placed(n):
+    print(f"\n## New images placed on the clusters (`predict`): clusters of a clean zoo draw "
+          f"({n} per source), images of another draw ({n // 2} per source)\n")
+    train = load_gan_zoo(n_per_source=n, random_state=0)
+    clu = FingerprintClustering().fit(ResidualExtractor().fit_transform(train.images))
+    truth = np.asarray(train.target)
+    majority = {k: max(set(truth[clu.labels_ == k]), key=list(truth[clu.labels_ == k]).count)
+                for k in range(clu.n_clusters_)}
+    print(f"{clu.n_clusters_} clusters; each named after its most common source. Right: "
+          "placed in a cluster of its source; wrong: in another; none: `-1`.\n")
+    print("| images | how | source | right | wrong | none |\n|---|---|---|---|---|---|")
+    for difficulty, how in (("clean", "32x32, the rule of fit"),
+                            ("crop", "24x24 crops, search over shifts")):
+        test = load_gan_zoo(n_per_source=n // 2, random_state=1, difficulty=difficulty)
+        labels = clu.predict(ResidualExtractor().fit_transform(test.images))
+        target = np.asarray(test.target)
+        for source in np.unique(target):
+            got = [majority.get(k) for k in labels[target == source]]
+            none = np.mean(labels[target == source] == -1)
+            right = np.mean([g == source for g in got])
+            print(f"| {difficulty} | {how} | {source} | {right:.2f} | {1 - right - none:.2f} | "
+                  f"{none:.2f} |", flush=True)
+
+
 def cameras(n, size):
     print(f"\n## Simulated cameras ({size}x{size}, camera residual)\n")
     print(HEADER)
@@ -160,6 +186,7 @@ def main():
           "FingerprintClustering() defaults")
     zoo(50 if args.quick else args.n)
     draws(DRAWS[:1] if args.quick else DRAWS)
+    placed(50 if args.quick else args.n)
     cameras(10 if args.quick else 50, 128 if args.quick else 256)
     scale([500] if args.quick else [1_000, 10_000])
 

@@ -315,15 +315,15 @@ class FingerprintClustering(ClusterMixin, BaseEstimator):
         ``m`` members is significant (``L * sqrt(m) >= threshold_``) and at least
         ``min_fingerprint_correlation`` times the cluster's ``cohesion_``.
 
-        A residual of another size (a cropped image, or an image of another camera
-        mode; a list may mix sizes) is placed on each cluster's fingerprint at its
-        best shift (:func:`~gfprint.metrics.match_fingerprints`, Goljan & Fridrich
-        2008). It joins the cluster of highest PCE if that PCE passes
-        ``z ** 2``, with ``z`` the normal quantile of ``false_alarm_rate`` divided by
-        the number of placements and clusters tried (Bonferroni; neighbouring
-        placements correlate, so this errs on the safe side), and if its NCC at that
-        placement is at least ``min_fingerprint_correlation`` times what a member of
-        the cluster scores on average. Resizing is not searched: for resized images
+        A residual of another size (a cropped image; a list may mix sizes) is placed
+        on each cluster's fingerprint at its best shift
+        (:func:`~gfprint.metrics.match_fingerprints`, Goljan & Fridrich 2008). It
+        joins the cluster of highest PCE if that PCE passes ``z ** 2``, with ``z``
+        the normal quantile of ``false_alarm_rate`` divided by the number of
+        placements and clusters tried (Bonferroni; neighbouring placements
+        correlate, so this errs on the safe side), and if its NCC at that placement
+        is at least ``min_fingerprint_correlation`` times what a member of the
+        cluster scores on average. Resizing is not searched: for resized images
         use :class:`~gfprint.PRNUFingerprintClassifier` with ``search="scale"`` on the
         clusters (see the class's Examples).
 
