@@ -67,7 +67,7 @@ def test_string_constraints():
          "x": None}, cons, "t"
     )
     for name, value in [("flag", 1), ("seed", -1), ("seed", 2**32), ("v", "yes"), ("f", 3),
-                        ("a", 3), ("x", 1)]:
+                        ("a", 3), ("a", "abc"), ("a", b"ab"), ("x", 1)]:
         with pytest.raises(InvalidParameterError, match=f"The '{name}' parameter of t must"):
             check_parameters({name: value}, cons, "t")
 
@@ -168,3 +168,15 @@ def test_no_private_scikit_learn_imports():
                 if any(part.startswith("_") for part in node.module.split(".")) or private:
                     offenders.append(f"{path.relative_to(SRC)}: {node.module} {private}")
     assert not offenders, offenders
+
+
+def test_a_string_is_not_an_array_like_parameter():
+    # As in scikit-learn: scales="1.0" was taken as the list ["1.0"] before.
+    from gfprint import PRNUFingerprintClassifier
+    from gfprint.metrics import match_fingerprints
+
+    fps = np.zeros((1, 8, 8), np.float32)
+    with pytest.raises(InvalidParameterError, match="'scales' parameter"):
+        match_fingerprints(fps, fps, scales="1.0")
+    with pytest.raises(InvalidParameterError, match="'scales' parameter"):
+        PRNUFingerprintClassifier(scales="1.05").fit(np.ones((2, 8, 8)), [0, 1])

@@ -136,8 +136,9 @@ def _satisfies(constraint, value) -> bool:
                   and 0 <= value < 2**32)
         if constraint == "verbose":
             return isinstance(value, (Integral, np.bool_))
-        if constraint == "array-like":
-            return hasattr(value, "__len__") or hasattr(value, "__array__")
+        if constraint == "array-like":  # as scikit-learn's: a string is not one
+            return (hasattr(value, "__len__") or hasattr(value, "shape")
+                    or hasattr(value, "__array__")) and not np.isscalar(value)
         if constraint == "callable":
             return callable(value)
         raise ValueError(f"unknown constraint {constraint!r}")

@@ -94,7 +94,8 @@ class TTAClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
 
     _parameter_constraints: dict = {
         "estimator": [HasMethods(["fit", "predict"])],
-        "transforms": [StrOptions({"auto"}), "array-like"],
+        # str: any other string reaches fit's message, which shows the tuple to write
+        "transforms": [StrOptions({"auto"}), "array-like", str],
         "voting": [StrOptions({"auto", "hard", "soft"})],
     }
 
