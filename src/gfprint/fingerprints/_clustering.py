@@ -362,17 +362,19 @@ class FingerprintClustering(ClusterMixin, BaseEstimator):
         """Whether ``X`` is a stack of residuals of the training shape."""
         if len(self._shape) == 1:
             return True  # fitted on rows: scikit-learn's checks tell the user
-        try:
+        if isinstance(X, (list, tuple)):  # shapes item by item: no stacked copy
+            shapes = [np.shape(x) for x in X]
+        else:
             shape = np.shape(X)
-        except ValueError:  # a list of residuals of mixed sizes
-            return False
-        if len(shape) != len(self._shape) + 1:
-            raise ValueError(
-                f"X must hold residuals of {len(self._shape)} dimensions, like the "
-                f"{self._shape} of fit (any height and width), in a stack or a list; "
-                f"got an array of shape {shape}."
-            )
-        return shape[1:] == self._shape
+            shapes = [shape[1:]] if len(shape) > 1 else [()]
+        for shape in shapes:
+            if len(shape) != len(self._shape):
+                raise ValueError(
+                    f"X must hold residuals of {len(self._shape)} dimensions, like the "
+                    f"{self._shape} of fit (any height and width), in a stack or a "
+                    f"list; got one of shape {shape}."
+                )
+        return all(shape == self._shape for shape in shapes)
 
     def _predict_searched(self, X):
         items = list(X) if isinstance(X, (list, tuple)) else list(check_array(
