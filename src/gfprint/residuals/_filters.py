@@ -16,7 +16,7 @@ import scipy.fft
 from scipy import ndimage
 
 from .._kernels._stats import sample_std, zero_mean_cfa
-from .._kernels._wavelet_noise import finest_diagonal_mad, wavelet_noise
+from .._kernels._wavelet_noise import finest_diagonal_abs, wavelet_noise
 from .._kernels._wiener import (
     apply_hermitian_gain,
     hermitian_wiener_gain,
@@ -154,6 +154,12 @@ def estimate_noise_sigma(image, *, wavelet="db4") -> float:
     return max(float(mad.mean()) / 0.6744897501960817, MIN_NOISE_SIGMA)
 
 
+def finest_diagonal_mad(image, dec_lo, dec_hi) -> np.ndarray:
+    """Median absolute finest diagonal coefficient of each channel of ``(H, W, C)``."""
+    bands = finest_diagonal_abs(image, dec_lo, dec_hi)
+    return np.median(bands.reshape(len(bands), -1), axis=1).astype(np.float64)
+
+
 @validate_params(
     {
         "wavelet": [_WAVELETS],
@@ -255,7 +261,10 @@ def noise_wavelet_gray(image, *, wavelet="db4", levels=4, sigma=5.0) -> np.ndarr
 
 def _wavelet_noise(image, weights, wavelet, levels, sigma):
     _check_levels(image.shape[:2], wavelet, levels)
-    return wavelet_noise(image, weights, *_filters(wavelet), int(levels), np.float32(sigma) ** 2)
+    # C-contiguous here and below: one compiled specialization of the kernel (each
+    # array layout compiles its own, seconds at first use).
+    return wavelet_noise(np.ascontiguousarray(image), weights, *_filters(wavelet), int(levels),
+                         np.float32(sigma) ** 2)
 
 
 _ONE = np.ones(1, np.float32)
@@ -270,8 +279,8 @@ def _wavelet_noise_planes(image, wavelet, levels, sigma):
     filters, noise_var = _filters(wavelet), np.float32(sigma) ** 2
     out = np.empty_like(image)
     for c in range(image.shape[2]):
-        out[:, :, c] = wavelet_noise(image[:, :, c : c + 1], _ONE, *filters, int(levels),
-                                     noise_var)
+        plane = np.ascontiguousarray(image[:, :, c : c + 1])  # the kernel gathers it anyway
+        out[:, :, c] = wavelet_noise(plane, _ONE, *filters, int(levels), noise_var)
     return out
 
 
