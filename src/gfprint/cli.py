@@ -553,12 +553,14 @@ def cmd_cluster(args) -> int:
     clu.fit(R)
     rows = [{"image": _safe(p), "cluster": "", "cluster_size": None, "correlation": None,
              "matched": "", "error": errors.get(i, "")} for i, p in enumerate(paths)]
+
+    def size_of(label):  # an image in no cluster stands alone
+        return int(clu.cluster_sizes_[label]) if label >= 0 else 1
+
     for k, i in enumerate(idx):
         label = int(clu.labels_[k])
-        rows[i].update(
-            cluster=label, correlation=float(clu.member_correlation_[k]), matched="cluster",
-            cluster_size=int(clu.cluster_sizes_[label]) if label >= 0 else 1,
-        )
+        rows[i].update(cluster=label, correlation=float(clu.member_correlation_[k]),
+                       matched="cluster", cluster_size=size_of(label))
     # Images of other sizes: placed on the clusters' fingerprints at their best shift.
     others = [(j, r) for size, parts in by_size.items() if size != shape
               for i, stack in parts for j, r in zip(i.tolist(), stack)]
@@ -566,8 +568,7 @@ def cmd_cluster(args) -> int:
         _note(args, f"matching {len(others)} residuals of other sizes to the clusters by a "
               "search over shifts")
         for (i, _), label in zip(others, clu.predict([r for _, r in others]).tolist()):
-            rows[i].update(cluster=label, matched="search",
-                           cluster_size=int(clu.cluster_sizes_[label]) if label >= 0 else 1)
+            rows[i].update(cluster=label, matched="search", cluster_size=size_of(label))
     fields = ["image", "cluster", "cluster_size", "correlation", "matched", "error"]
     buf = io.StringIO()
     buf.write(f"# threshold: {clu.threshold_:.6g}\n# null_sd: {clu.null_sd_:.6g}\n")

@@ -279,7 +279,7 @@ def _wavelet_noise_planes(image, wavelet, levels, sigma):
     filters, noise_var = _filters(wavelet), np.float32(sigma) ** 2
     out = np.empty_like(image)
     for c in range(image.shape[2]):
-        plane = np.ascontiguousarray(image[:, :, c : c + 1])  # the kernel gathers it anyway
+        plane = np.ascontiguousarray(image[:, :, c : c + 1])  # as in _wavelet_noise
         out[:, :, c] = wavelet_noise(plane, _ONE, *filters, int(levels), noise_var)
     return out
 
