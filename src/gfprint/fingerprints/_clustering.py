@@ -352,6 +352,7 @@ class FingerprintClustering(ClusterMixin, BaseEstimator):
             block = X[s : s + self.batch_size]
             rows = normalize(block.reshape(len(block), -1))
             link = (rows @ self._member_sums.T).astype(np.float64) / sizes
+            # _Agglomeration.accepts for a single residual and a group, vectorised.
             passes = (link * np.sqrt(sizes) >= self.threshold_) & (
                 link >= self.min_fingerprint_correlation * np.maximum(self.cohesion_, 0.0))
             best = np.where(passes, link, -np.inf).argmax(axis=1)
