@@ -12,7 +12,7 @@ from gfprint._kernels._stats import (
     sample_std,
     zero_mean_cfa,
 )
-from gfprint._kernels._wavelet_noise import finest_diagonal_abs, wavelet_noise
+from gfprint._kernels._wavelet_noise import channel_planes, finest_diagonal_abs, wavelet_noise
 from gfprint._kernels._wiener import (
     apply_hermitian_gain,
     hermitian_wiener_gain,
@@ -32,9 +32,11 @@ def test_wiener_shrink_add(impl, shape, rng):
     out = rng.normal(size=x.shape).astype(np.float32)
     before_x, before_out = x.copy(), out.copy()
     impl(x, np.float32(25.0), np.float32(0.3), out)  # the types wavelet_noise passes
-    want = before_out + 0.3 * ref.wiener_adaptive(x.astype(np.float64), 25.0)
-    np.testing.assert_allclose(out, want, rtol=1e-5, atol=1e-5)
+    shrunk = 0.3 * ref.wiener_adaptive(x.astype(np.float64), 25.0)
+    np.testing.assert_allclose(out, before_out + shrunk, rtol=1e-5, atol=1e-5)
     np.testing.assert_array_equal(x, before_x)
+    impl(x, np.float32(25.0), np.float32(0.3), out, False)  # overwrite instead
+    np.testing.assert_allclose(out, shrunk, rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("impl", both(hermitian_wiener_gain))
@@ -133,13 +135,30 @@ def test_wavelet_noise(impl, shape, levels, rng):
     weights = np.array([0.2, 0.5, 0.3], np.float32)
     w = pywt.Wavelet("db4")
     filters = [np.asarray(f, np.float32) for f in (w.dec_lo, w.dec_hi, w.rec_lo, w.rec_hi)]
-    got = impl(image, weights, *filters, levels, np.float32(25.0))
-    want = sum(
-        weights[c] * ref.noise_extract(image[:, :, c].astype(np.float64), levels=levels)
-        for c in range(3)
-    )
-    assert got.shape == shape and got.dtype == np.float32
-    assert ref.rel_l2(got, want) < 1e-5
+    planes = [ref.noise_extract(image[:, :, c].astype(np.float64), levels=levels) for c in range(3)]
+    channels = np.ascontiguousarray(np.moveaxis(image, -1, 0))
+    # One output channel: the weighted sum, combined in the wavelet domain.
+    out = np.full(shape + (1,), np.nan, np.float32)
+    got = impl(channels, weights, *filters, levels, np.float32(25.0), out)
+    assert got is out and got.dtype == np.float32
+    assert ref.rel_l2(got[:, :, 0], sum(weights[c] * planes[c] for c in range(3))) < 1e-5
+    # One output channel per input channel: each channel's weighted noise on its own.
+    out = np.full(shape + (3,), np.nan, np.float32)
+    got = impl(channels, weights, *filters, levels, np.float32(25.0), out)
+    for c in range(3):
+        assert ref.rel_l2(got[:, :, c], weights[c] * planes[c]) < 1e-5
+    np.testing.assert_array_equal(channels, np.moveaxis(before, -1, 0))
+
+
+@pytest.mark.parametrize("impl", both(channel_planes))
+@pytest.mark.parametrize("dtype", [np.uint8, np.float32])
+@pytest.mark.parametrize("n_channels", [3, 1, 2])
+def test_channel_planes(impl, dtype, n_channels, rng):
+    image = rng.integers(0, 256, (5, 7, n_channels)).astype(dtype)
+    before = image.copy()
+    got = impl(image)
+    assert got.dtype == np.float32 and got.flags.c_contiguous
+    np.testing.assert_array_equal(got, np.moveaxis(image, -1, 0).astype(np.float32))
     np.testing.assert_array_equal(image, before)
 
 

@@ -110,11 +110,26 @@ def test_dtypes_give_the_same_residual(rng):
         )
 
 
-def test_input_not_modified(rng):
-    x = (natural_like(rng, (128, 128), 3)[None] / 255.0).astype(np.float32)
+@pytest.mark.parametrize("dtype", [np.float32, np.uint8])
+def test_input_not_modified(dtype, rng):
+    x = natural_like(rng, (128, 128), 3)[None]
+    x = (x / 255.0).astype(np.float32) if dtype == np.float32 else x
     before = x.copy()
     ResidualExtractor().transform(x)
+    ResidualExtractor(**CAMERA_SETTING).transform(x)
     np.testing.assert_array_equal(x, before)
+
+
+@pytest.mark.parametrize("setting", [{}, CAMERA_SETTING])
+def test_uint8_images_are_read_as_their_float_values(setting, rng):
+    """8-bit images go to the wavelet kernel as they are: bit-identical to float32 0-255."""
+    from gfprint.residuals._extract import ResidualConfig
+
+    u8 = np.stack([natural_like(rng, (64, 80), 3) for _ in range(2)])
+    got = ResidualExtractor(**{**setting, "levels": 3}).transform(u8)
+    cfg = ResidualConfig(**{**setting, "levels": 3})
+    for image, residual in zip(u8, got):
+        np.testing.assert_array_equal(residual, cfg.residual(image.astype(np.float32)))
 
 
 def test_parallel_equals_serial(rng):
@@ -318,13 +333,14 @@ def test_sigma_auto_estimates_each_image(rng):
 
 
 def test_wavelet_noise_of_each_channel_is_the_per_channel_noise(rng):
-    from gfprint.residuals._filters import _ONE, _wavelet_noise, _wavelet_noise_planes
+    from gfprint.residuals._filters import _wavelet_noise, _wavelet_noise_planes
 
     image = rng.uniform(0, 255, (45, 37, 3)).astype(np.float32)
     got = _wavelet_noise_planes(image, "db4", 2, 3.0)
     assert got.shape == image.shape and got.dtype == np.float32
+    one = np.ones(1, np.float32)
     for c in range(3):  # bit for bit: the same computation
         np.testing.assert_array_equal(
-            got[:, :, c], _wavelet_noise(image[:, :, c : c + 1], _ONE, "db4", 2, 3.0))
+            got[:, :, c], _wavelet_noise(image[:, :, c : c + 1], one, "db4", 2, 3.0))
     with pytest.raises(ValueError, match="at most 2 db4 wavelet levels"):
         _wavelet_noise_planes(image, "db4", 3, 3.0)

@@ -162,11 +162,26 @@ def _idwt2_kernel(ca, ch, cv, cd, rec_lo, rec_hi):
     """
     nr, nc = ch.shape
     nf = rec_lo.shape[0]
+    out = np.empty((2 * nr - nf + 2, 2 * nc - nf + 2), dtype=np.float32)
+    return _idwt2_into(ca, ch, cv, cd, rec_lo, rec_hi, out)
+
+
+@njit(cache=True, nogil=True)
+def _idwt2_into(ca, ch, cv, cd, rec_lo, rec_hi, out):
+    """:func:`_idwt2_kernel` written into the 2-D ``out`` of shape ``(H, W)``.
+
+    Only the first ``H`` rows and ``W`` columns of the reconstruction are computed
+    and stored (how ``waverec2`` crops to the image), so the last level of a
+    multi-level inverse writes the image-sized result straight away. ``H`` and ``W``
+    must not exceed the reconstruction's size. Returns ``out``.
+    """
+    nr, nc = ch.shape
+    nf = rec_lo.shape[0]
     half = nf // 2
-    hr = 2 * nr - nf + 2
-    wr = 2 * nc - nf + 2
-    m = wr // 2
-    out = np.empty((hr, wr), dtype=np.float32)
+    hr = min(2 * nr - nf + 2, out.shape[0])
+    wr = min(2 * nc - nf + 2, out.shape[1])
+    m = (2 * nc - nf + 2) // 2
+    pairs = wr // 2
     rl = np.empty(nc, dtype=np.float32)  # axis-0 reconstruction of (cA, cH)
     rh = np.empty(nc, dtype=np.float32)  # axis-0 reconstruction of (cV, cD)
     ev = np.empty(m, dtype=np.float32)
@@ -220,9 +235,12 @@ def _idwt2_kernel(ca, ch, cv, cd, rec_lo, rec_hi):
                 d = sd[t]
                 ev[t] += g0 * a + k0 * d
                 od[t] += g1 * a + k1 * d
-        for t in range(m):
-            out[n, 2 * t] = ev[t]
-            out[n, 2 * t + 1] = od[t]
+        row = out[n]
+        for t in range(pairs):
+            row[2 * t] = ev[t]
+            row[2 * t + 1] = od[t]
+        if wr > 2 * pairs:  # odd width: the last column is an even phase
+            row[2 * pairs] = ev[pairs]
     return out
 
 

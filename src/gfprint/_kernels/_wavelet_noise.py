@@ -3,45 +3,111 @@
 import numpy as np
 from numba import njit
 
-from ._dwt import _dwt2_kernel, _idwt2_kernel
+from ._dwt import _dwt2_kernel, _idwt2_into, _idwt2_kernel
 from ._wiener import wiener_shrink_add
 
 
 @njit(cache=True, nogil=True)
-def wavelet_noise(image, weights, dec_lo, dec_hi, rec_lo, rec_hi, levels, noise_var):
-    """Weighted sum over channels of the noise the Mihcak wavelet denoiser removes.
+def channel_planes(image):
+    """The channels of an ``(H, W, C)`` image as float32 planes ``(C, H, W)``, one pass.
 
-    ``image`` is ``(H, W, C)`` float32 and ``weights`` has ``C`` entries. For each
-    channel: ``levels``-deep DWT (symmetric mode), every detail band shrunk by the
-    Mihcak rule and added, weighted, into per-band accumulators. The approximation is
-    zero, so one inverse DWT of the accumulated bands gives the combined noise
-    (exact: the inverse DWT is linear). Returns ``(H, W)`` float32.
-
-    One call per image keeps the GIL-holding dispatch to a minimum, so threads scale.
-    Preconditions (checked by the caller): ``levels >= 1`` and small enough for the
-    image, filters of one even length.
+    ``image`` is uint8 or float32; one small kernel per type, so that the large
+    :func:`wavelet_noise` compiles once, for float32 planes.
     """
     h, w, n_channels = image.shape
+    planes = np.empty((n_channels, h, w), np.float32)
+    rows = image.reshape((h, w * n_channels))
+    if n_channels == 3:  # unrolled: the compiler turns it into vector shuffles
+        for i in range(h):
+            src = rows[i]
+            r, g, b = planes[0, i], planes[1, i], planes[2, i]
+            for j in range(w):
+                r[j] = src[3 * j]
+                g[j] = src[3 * j + 1]
+                b[j] = src[3 * j + 2]
+    else:
+        for c in range(n_channels):
+            for i in range(h):
+                src = rows[i]
+                dst = planes[c, i]
+                for j in range(w):
+                    dst[j] = src[n_channels * j + c]
+    return planes
+
+
+@njit(cache=True, nogil=True)
+def wavelet_noise(planes, weights, dec_lo, dec_hi, rec_lo, rec_hi, levels, noise_var, out):
+    """Noise the Mihcak wavelet denoiser removes, per channel or weighted over them.
+
+    ``planes`` holds the ``C`` channels, ``(C, H, W)`` float32 (:func:`channel_planes`),
+    and ``weights`` has ``C`` entries. For each channel: ``levels``-deep DWT
+    (symmetric mode), every detail band shrunk by the Mihcak rule and added,
+    weighted, into per-band accumulators; the approximation is zero, and the inverse
+    DWT of the accumulated bands is the noise.
+
+    ``out`` is ``(H, W, K)`` float32 and receives the result:
+
+    * ``K == C``: channel ``c``'s noise times ``weights[c]``, each channel inverted
+      on its own (the colour-kept residual);
+    * ``K == 1``: the weighted sum over channels, combined in the wavelet domain and
+      inverted once (exact: the inverse DWT is linear).
+
+    The last inverse level writes image-sized planes, interleaved into ``out`` at the
+    end (:func:`_interleave`); ``out`` is returned. One call per image keeps the
+    GIL-holding dispatch to a minimum, so threads scale.
+    Preconditions (checked by the caller): ``levels >= 1`` and small enough for the
+    image, filters of one even length, ``out`` of one of the two shapes.
+    """
+    n_channels, h, w = planes.shape
+    separate = out.shape[2] != 1
+    noise = np.empty((out.shape[2], h, w), np.float32)
     acc_h = [np.empty((0, 0), np.float32) for _ in range(levels)]
     acc_v = [np.empty((0, 0), np.float32) for _ in range(levels)]
     acc_d = [np.empty((0, 0), np.float32) for _ in range(levels)]
-    approx_shape = (0, 0)
     for c in range(n_channels):
-        a = np.ascontiguousarray(image[:, :, c])
+        a = planes[c]
+        # The first channel, and every channel when kept apart, writes the
+        # accumulators; the others add into them.
+        add = c > 0 and not separate
         for lev in range(levels):
             a, ch, cv, cd = _dwt2_kernel(a, dec_lo, dec_hi)
             if c == 0:
-                acc_h[lev] = np.zeros_like(ch)
-                acc_v[lev] = np.zeros_like(cv)
-                acc_d[lev] = np.zeros_like(cd)
-            wiener_shrink_add(ch, noise_var, weights[c], acc_h[lev])
-            wiener_shrink_add(cv, noise_var, weights[c], acc_v[lev])
-            wiener_shrink_add(cd, noise_var, weights[c], acc_d[lev])
-        approx_shape = a.shape
-    rec = np.zeros(approx_shape, np.float32)
-    for lev in range(levels - 1, -1, -1):
-        rec = _idwt2_kernel(rec, acc_h[lev], acc_v[lev], acc_d[lev], rec_lo, rec_hi)
-    return np.ascontiguousarray(rec[:h, :w])
+                acc_h[lev] = np.empty_like(ch)
+                acc_v[lev] = np.empty_like(cv)
+                acc_d[lev] = np.empty_like(cd)
+            wiener_shrink_add(ch, noise_var, weights[c], acc_h[lev], add)
+            wiener_shrink_add(cv, noise_var, weights[c], acc_v[lev], add)
+            wiener_shrink_add(cd, noise_var, weights[c], acc_d[lev], add)
+        if separate or c == n_channels - 1:  # invert; zero approximation
+            rec = np.zeros(a.shape, np.float32)
+            for lev in range(levels - 1, 0, -1):
+                rec = _idwt2_kernel(rec, acc_h[lev], acc_v[lev], acc_d[lev], rec_lo, rec_hi)
+            target = noise[c if separate else 0]
+            _idwt2_into(rec, acc_h[0], acc_v[0], acc_d[0], rec_lo, rec_hi, target)
+    return _interleave(noise, out)
+
+
+@njit(cache=True, nogil=True)
+def _interleave(planes, out):
+    """``out[:, :, c] = planes[c]``: the inverse of :func:`channel_planes`, one pass."""
+    n_channels, h, w = planes.shape
+    rows = out.reshape((h, w * n_channels))
+    if n_channels == 3:  # unrolled, as in channel_planes
+        for i in range(h):
+            dst = rows[i]
+            r, g, b = planes[0, i], planes[1, i], planes[2, i]
+            for j in range(w):
+                dst[3 * j] = r[j]
+                dst[3 * j + 1] = g[j]
+                dst[3 * j + 2] = b[j]
+    else:
+        for c in range(n_channels):
+            for i in range(h):
+                dst = rows[i]
+                src = planes[c, i]
+                for j in range(w):
+                    dst[n_channels * j + c] = src[j]
+    return out
 
 
 @njit(cache=True, nogil=True)

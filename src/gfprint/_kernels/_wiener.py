@@ -7,14 +7,32 @@ _PAD = 4  # half of the largest window
 
 
 @njit(cache=True, nogil=True)
-def _padded_energy(x):
-    h, w = x.shape
-    energy = np.zeros((h + 2 * _PAD, w + 2 * _PAD), dtype=np.float32)
-    for i in range(h):
-        row = energy[i + _PAD]
-        for j in range(w):
-            row[j + _PAD] = x[i, j] * x[i, j]
-    return energy
+def _gain_at(v3, v5, v7, v9, k, nvar):
+    """Mihcak gain at column ``k`` of the vertical window sums ``v3`` ... ``v9``.
+
+    The horizontal sums of each in registers, the smallest of the four local
+    variances, and ``nvar / (var + nvar)`` (0 where ``var = nvar = 0``).
+    """
+    s3 = v3[k - 1] + v3[k] + v3[k + 1]
+    s5 = v5[k - 2] + v5[k - 1] + v5[k] + v5[k + 1] + v5[k + 2]
+    s7 = v7[k - 3] + v7[k - 2] + v7[k - 1] + v7[k] + v7[k + 1] + v7[k + 2] + v7[k + 3]
+    s9 = (
+        v9[k - 4]
+        + v9[k - 3]
+        + v9[k - 2]
+        + v9[k - 1]
+        + v9[k]
+        + v9[k + 1]
+        + v9[k + 2]
+        + v9[k + 3]
+        + v9[k + 4]
+    )
+    m = min(
+        min(s3 * np.float32(1.0 / 9.0), s5 * np.float32(1.0 / 25.0)),
+        min(s7 * np.float32(1.0 / 49.0), s9 * np.float32(1.0 / 81.0)),
+    )
+    var = max(m - nvar, np.float32(0.0))
+    return nvar / max(var + nvar, np.float32(1e-30))
 
 
 @njit(cache=True, nogil=True)
@@ -36,30 +54,8 @@ def _row_gains(energy, i, nvar, v3, v5, v7, v9, gain):
         a += em3[j] + ep3[j]
         v7[j] = a
         v9[j] = a + em4[j] + ep4[j]
-    zero = np.float32(0.0)
-    tiny = np.float32(1e-30)
     for j in range(gain.shape[0]):
-        k = j + _PAD
-        s3 = v3[k - 1] + v3[k] + v3[k + 1]
-        s5 = v5[k - 2] + v5[k - 1] + v5[k] + v5[k + 1] + v5[k + 2]
-        s7 = v7[k - 3] + v7[k - 2] + v7[k - 1] + v7[k] + v7[k + 1] + v7[k + 2] + v7[k + 3]
-        s9 = (
-            v9[k - 4]
-            + v9[k - 3]
-            + v9[k - 2]
-            + v9[k - 1]
-            + v9[k]
-            + v9[k + 1]
-            + v9[k + 2]
-            + v9[k + 3]
-            + v9[k + 4]
-        )
-        m = min(
-            min(s3 * np.float32(1.0 / 9.0), s5 * np.float32(1.0 / 25.0)),
-            min(s7 * np.float32(1.0 / 49.0), s9 * np.float32(1.0 / 81.0)),
-        )
-        var = max(m - nvar, zero)
-        gain[j] = nvar / max(var + nvar, tiny)  # 0 where var = noise_var = 0
+        gain[j] = _gain_at(v3, v5, v7, v9, j + _PAD, nvar)
 
 
 @njit(cache=True, nogil=True)
@@ -75,7 +71,7 @@ def _gains(energy, noise_var, out):
 
 
 @njit(cache=True, nogil=True)
-def wiener_shrink_add(x, noise_var, weight, out):
+def wiener_shrink_add(x, noise_var, weight, out, accumulate=True):
     """``out += weight * (x shrunk by the Mihcak local-variance Wiener rule)``.
 
     For each square window of side 3, 5, 7 and 9 the local variance is
@@ -84,20 +80,46 @@ def wiener_shrink_add(x, noise_var, weight, out):
     ``mode="constant"``); the minimum ``v`` over the four gives the gain
     ``noise_var / (v + noise_var)`` (0 where both are 0), and ``x`` is shrunk to
     ``x * gain``. Adding into ``out`` combines colour channels in the wavelet domain
-    without temporaries.
+    without temporaries; with ``accumulate=False`` the result overwrites ``out``
+    instead (no zeroing, no reading of ``out``).
+
+    Row by row: the squares of the nine rows around a row are summed vertically
+    (nested windows; rows outside ``x`` read as a zero row), then the gain of each
+    coefficient is applied at once. No energy plane is stored.
     """
     h, w = x.shape
-    energy = _padded_energy(x)
-    wp = w + 2 * _PAD
-    scratch = np.empty((4, wp), np.float32)
+    scratch = np.zeros((4, w + 2 * _PAD), np.float32)  # zero side padding, kept
     v3, v5, v7, v9 = scratch[0], scratch[1], scratch[2], scratch[3]
-    gain = np.empty(w, dtype=np.float32)
+    # The vertical sums land at columns _PAD ... _PAD + w - 1 of the scratch rows.
+    u3, u5, u7, u9 = v3[_PAD:], v5[_PAD:], v7[_PAD:], v9[_PAD:]
+    zero_row = np.zeros(w, np.float32)
     nvar = np.float32(noise_var)
     wt = np.float32(weight)
     for i in range(h):
-        _row_gains(energy, i, nvar, v3, v5, v7, v9, gain)
-        for j in range(w):
-            out[i, j] += wt * x[i, j] * gain[j]
+        e0 = x[i]
+        em1 = x[i - 1] if i >= 1 else zero_row
+        ep1 = x[i + 1] if i + 1 < h else zero_row
+        em2 = x[i - 2] if i >= 2 else zero_row
+        ep2 = x[i + 2] if i + 2 < h else zero_row
+        em3 = x[i - 3] if i >= 3 else zero_row
+        ep3 = x[i + 3] if i + 3 < h else zero_row
+        em4 = x[i - 4] if i >= 4 else zero_row
+        ep4 = x[i + 4] if i + 4 < h else zero_row
+        for j in range(w):  # same sums, in the same order, as _row_gains
+            a = e0[j] * e0[j] + em1[j] * em1[j] + ep1[j] * ep1[j]
+            u3[j] = a
+            a += em2[j] * em2[j] + ep2[j] * ep2[j]
+            u5[j] = a
+            a += em3[j] * em3[j] + ep3[j] * ep3[j]
+            u7[j] = a
+            u9[j] = a + em4[j] * em4[j] + ep4[j] * ep4[j]
+        row = out[i]
+        if accumulate:
+            for j in range(w):
+                row[j] += wt * e0[j] * _gain_at(v3, v5, v7, v9, j + _PAD, nvar)
+        else:
+            for j in range(w):
+                row[j] = wt * e0[j] * _gain_at(v3, v5, v7, v9, j + _PAD, nvar)
     return out
 
 

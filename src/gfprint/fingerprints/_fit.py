@@ -83,7 +83,7 @@ def fit_fingerprints(
     labels = np.stack([y, sources], axis=1) if sources is not y else y[:, None]
 
     def partial_sums(batch, batch_labels):
-        R = extractor.transform(batch / np.float32(255.0))
+        R = extractor.transform(batch)  # as given: uint8 read as it is
         src = batch_labels[:, -1]
         return {s: (R[src == s].sum(axis=0, dtype=np.float64), int((src == s).sum()))
                 for s in np.unique(src).tolist()}
@@ -91,7 +91,8 @@ def fit_fingerprints(
     totals: dict = {}
     shape = None
     for _, _, part in iter_batches(partial_sums, imgs, n_jobs=n_jobs, batch_size=batch_size,
-                                   verbose=verbose, desc="fingerprints", extra=labels):
+                                   verbose=verbose, desc="fingerprints", extra=labels,
+                                   raw=True):
         for s, (total, count) in part.items():
             shape = total.shape
             if s in totals:
@@ -103,13 +104,13 @@ def fit_fingerprints(
     if clf.threshold == "auto":
 
         def out_of_source(batch, batch_labels):
-            R = extractor.transform(batch / np.float32(255.0))
+            R = extractor.transform(batch)  # as given: uint8 read as it is
             scores = clf.similarity_scores(R)
             own = batch_labels[:, -1][:, None] == clf.fingerprint_sources_[None, :]
             return scores[~own]
 
         parts = [p for _, _, p in iter_batches(out_of_source, imgs, n_jobs=n_jobs,
-                                                batch_size=batch_size, extra=labels)]
+                                                batch_size=batch_size, extra=labels, raw=True)]
         clf.null_scores_ = np.sort(np.concatenate(parts).astype(np.float64))
         clf.threshold_  # noqa: B018 - too few scores fails here
     return clf

@@ -9,7 +9,13 @@ import numpy as np
 
 from .._kernels._stats import zero_mean_cfa
 from .._param_validation import Interval, StrOptions, check_parameters, validate_params
-from .._validation import _image_header, _is_path, check_images, iter_batches
+from .._validation import (
+    _image_header,
+    _is_path,
+    check_images,
+    iter_batches,
+    to_working_float,
+)
 from ._filters import (
     _WAVELETS,
     RGB_TO_GRAY,
@@ -143,12 +149,16 @@ class ResidualConfig:
             )
 
     def noise(self, image: np.ndarray) -> np.ndarray:
-        """Per-channel noise of one ``(H, W, C)`` float32 image, same shape."""
-        image = np.asarray(image, dtype=np.float32)
+        """Per-channel noise of one ``(H, W, C)`` image on 0-255, float32 of its shape.
+
+        ``image`` is float32, or uint8 (read as it is by the wavelet kernel).
+        """
+        image = _uint8_or_float32(image)
         sigma = self.sigma_for(image) if self.denoiser in ("wavelet", "wiener") else None
         if self.denoiser == "wavelet":
             levels = self.levels_for(*image.shape[:2])
             return _wavelet_noise_planes(image, self.wavelet, levels, sigma)
+        image = np.asarray(image, dtype=np.float32)
         out = np.empty_like(image)
         for c in range(image.shape[2]):
             plane = image[:, :, c]
@@ -179,8 +189,8 @@ class ResidualConfig:
         return out[0] if len(out) == 1 else np.stack(out, axis=-1)
 
     def residual(self, image: np.ndarray) -> np.ndarray:
-        """Residual of one ``(H, W, C)`` float32 image."""
-        image = np.asarray(image, dtype=np.float32)
+        """Residual of one ``(H, W, C)`` image on 0-255 (float32, or uint8 as it is)."""
+        image = _uint8_or_float32(image)
         if self.denoiser == "wavelet" and self.color == "gray" and image.shape[2] == 3:
             noise = _wavelet_noise(
                 image, RGB_TO_GRAY, self.wavelet, self.levels_for(*image.shape[:2]),
@@ -194,6 +204,12 @@ class ResidualConfig:
         if self.color == "gray" or n_channels == 1:
             return (height, width)
         return (height, width, n_channels)
+
+
+def _uint8_or_float32(image):
+    """``image`` as it is if uint8 (the kernels read it), else as float32."""
+    image = np.asarray(image)
+    return image if image.dtype == np.uint8 else image.astype(np.float32, copy=False)
 
 
 def residual_config(config: dict, caller: str) -> ResidualConfig:
@@ -277,10 +293,13 @@ def residuals_of(images, cfg, *, n_jobs=None, batch_size=16, verbose=False):
     )
 
     def batch(stack):
+        if stack.dtype != np.uint8:  # 8-bit images go to the kernels as they are
+            stack = to_working_float(stack)
         return [cfg.residual(img) for img in stack]
 
     for start, _, res in iter_batches(
-        batch, imgs, n_jobs=n_jobs, batch_size=batch_size, verbose=verbose, desc="residuals"
+        batch, imgs, n_jobs=n_jobs, batch_size=batch_size, verbose=verbose, desc="residuals",
+        raw=True,
     ):
         for k, r in enumerate(res):
             out[start + k] = r

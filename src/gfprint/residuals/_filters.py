@@ -16,7 +16,7 @@ import scipy.fft
 from scipy import ndimage
 
 from .._kernels._stats import sample_std, zero_mean_cfa
-from .._kernels._wavelet_noise import finest_diagonal_abs, wavelet_noise
+from .._kernels._wavelet_noise import channel_planes, finest_diagonal_abs, wavelet_noise
 from .._kernels._wiener import (
     apply_hermitian_gain,
     hermitian_wiener_gain,
@@ -260,28 +260,37 @@ def noise_wavelet_gray(image, *, wavelet="db4", levels=4, sigma=5.0) -> np.ndarr
 
 
 def _wavelet_noise(image, weights, wavelet, levels, sigma):
+    """Weighted sum over the channels of an ``(H, W, C)`` image of their wavelet noise."""
     _check_levels(image.shape[:2], wavelet, levels)
-    # C-contiguous here and below: one compiled specialization of the kernel (each
-    # array layout compiles its own, seconds at first use).
-    return wavelet_noise(np.ascontiguousarray(image), weights, *_filters(wavelet), int(levels),
-                         np.float32(sigma) ** 2)
+    out = np.empty(image.shape[:2] + (1,), np.float32)
+    wavelet_noise(_kernel_planes(image), weights, *_filters(wavelet), int(levels),
+                  np.float32(sigma) ** 2, out)
+    return out[:, :, 0]
 
 
-_ONE = np.ones(1, np.float32)
+def _kernel_planes(image):
+    """The channels of an ``(H, W, C)`` image as C-contiguous float32 planes ``(C, H, W)``.
+
+    8-bit images are read as they are: the conversion happens in the same pass as the
+    split, which is faster than a float32 copy of the whole image first. C-contiguous
+    input always: each array layout compiles a specialization of its own, seconds at
+    first use.
+    """
+    dtype = np.uint8 if image.dtype == np.uint8 else np.float32
+    return channel_planes(np.ascontiguousarray(image, dtype=dtype))
 
 
 def _wavelet_noise_planes(image, wavelet, levels, sigma):
-    """Wavelet noise of each channel of an ``(H, W, C)`` float32 image on its own.
+    """Wavelet noise of each channel of an ``(H, W, C)`` image on its own, float32.
 
-    :func:`_wavelet_noise` of every channel, with the depth checked once per image.
+    :func:`_wavelet_noise` of every channel, in one call that writes each channel's
+    noise straight into the interleaved result.
     """
     _check_levels(image.shape[:2], wavelet, levels)
-    filters, noise_var = _filters(wavelet), np.float32(sigma) ** 2
-    out = np.empty_like(image)
-    for c in range(image.shape[2]):
-        plane = np.ascontiguousarray(image[:, :, c : c + 1])  # as in _wavelet_noise
-        out[:, :, c] = wavelet_noise(plane, _ONE, *filters, int(levels), noise_var)
-    return out
+    out = np.empty(image.shape, np.float32)
+    weights = np.ones(image.shape[2], np.float32)
+    return wavelet_noise(_kernel_planes(image), weights, *_filters(wavelet), int(levels),
+                         np.float32(sigma) ** 2, out)
 
 
 def _check_levels(shape, wavelet, levels):
