@@ -118,7 +118,7 @@ def thread_ceiling(repeats):
               for i in range(8 * cores)]
 
     def work(x):
-        return wiener_shrink_add(x, 1.0, 1.0, np.zeros_like(x))
+        return wiener_shrink_add(x, 1.0, 1.0, np.zeros_like(x), True)
 
     best = {}
     for n_threads in (1, cores) * (repeats + 1):

@@ -1,7 +1,7 @@
 """Small helpers shared by the command line, the studies and the estimators.
 
-One place each for: the name of the real class, progress bars, atomic writes and the
-plain-text confusion table.
+One place each for: the name of the real class, progress bars, atomic writes, the
+plain-text confusion table and the read-only views the kernels take.
 """
 
 from __future__ import annotations
@@ -64,3 +64,14 @@ def confusion_table(labels, y_true, y_pred) -> str:
         lines.append(f"{f'[{i}] {name}':<{name_w}}" + "".join(f"{v:>{cell_w}d}" for v in row))
     return "\n".join(lines)
 
+
+
+def readonly_view(x):
+    """A read-only view of ``x``, the form in which the Numba kernels read their input.
+
+    Numba compiles one variant of a kernel per writeable flag; always passing read-only
+    views (memory-mapped arrays are read-only) halves the compilation at first use.
+    """
+    view = x.view()
+    view.flags.writeable = False
+    return view

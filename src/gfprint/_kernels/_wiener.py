@@ -71,7 +71,7 @@ def _gains(energy, noise_var, out):
 
 
 @njit(cache=True, nogil=True)
-def wiener_shrink_add(x, noise_var, weight, out, accumulate=True):
+def wiener_shrink_add(x, noise_var, weight, out, accumulate):
     """``out += weight * (x shrunk by the Mihcak local-variance Wiener rule)``.
 
     For each square window of side 3, 5, 7 and 9 the local variance is
@@ -79,9 +79,10 @@ def wiener_shrink_add(x, noise_var, weight, out, accumulate=True):
     always divides by the window area, as ``scipy.ndimage.uniform_filter`` with
     ``mode="constant"``); the minimum ``v`` over the four gives the gain
     ``noise_var / (v + noise_var)`` (0 where both are 0), and ``x`` is shrunk to
-    ``x * gain``. Adding into ``out`` combines colour channels in the wavelet domain
-    without temporaries; with ``accumulate=False`` the result overwrites ``out``
-    instead (no zeroing, no reading of ``out``).
+    ``x * gain``. With ``accumulate`` true the result is added into ``out``, which
+    combines colour channels in the wavelet domain without temporaries; with it
+    false the result overwrites ``out`` (no zeroing, no reading of ``out``). No
+    default: an omitted argument would compile a variant of its own.
 
     Row by row: the squares of the nine rows around a row are summed vertically
     (nested windows; rows outside ``x`` read as a zero row), then the gain of each

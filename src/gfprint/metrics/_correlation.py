@@ -12,6 +12,7 @@ import scipy.fft
 from .._kernels._ncc import fused_dots_stats
 from .._kernels._stats import centered_row_stats, normalize_rows, pce_peak_energy
 from .._param_validation import Interval, validate_params
+from .._utils import readonly_view
 
 __all__ = ["crosscorr_2d", "ncc", "normalize", "pce"]
 
@@ -46,18 +47,7 @@ def normalize(rows) -> np.ndarray:
         raise ValueError(f"expected a 2-D array of rows, got shape {x.shape}.")
     # Row-major input only: one compiled variant per dtype (the output is a full
     # copy anyway).
-    return normalize_rows(_readonly(np.ascontiguousarray(x)), np.empty(x.shape, np.float32))
-
-
-def _readonly(x):
-    """A read-only view of ``x``, the form in which the kernels read their input.
-
-    Numba compiles one variant per writeable flag; always passing read-only views
-    (memory-mapped residuals are read-only) halves the compilation at first use.
-    """
-    view = x.view()
-    view.flags.writeable = False
-    return view
+    return normalize_rows(readonly_view(np.ascontiguousarray(x)), np.empty(x.shape, np.float32))
 
 
 @validate_params(
@@ -161,7 +151,7 @@ def _fused(rows, fn):
     n_threads = _n_threads(rows.size)
     pairs = -(-n // 2)
     bounds = np.unique(np.minimum(2 * np.linspace(0, pairs, n_threads + 1).astype(int), n))
-    rows = _readonly(rows)
+    rows = readonly_view(rows)
     parts = [
         (rows[a:b], fps, dots[a : b + (b - a) % 2], shifts[a:b], sums[a:b], squares[a:b])
         for a, b in zip(bounds[:-1], bounds[1:])
@@ -183,7 +173,7 @@ def _fused(rows, fn):
 def _row_stats(rows, means, norms):
     """:func:`centered_row_stats` over row blocks in threads (the kernel releases the GIL)."""
     n_threads = _n_threads(rows.size)
-    rows = _readonly(rows)
+    rows = readonly_view(rows)
     if n_threads == 1:
         return centered_row_stats(rows, means, norms)
     bounds = np.linspace(0, len(rows), n_threads + 1).astype(int)

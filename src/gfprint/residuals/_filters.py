@@ -22,6 +22,7 @@ from .._kernels._wiener import (
     hermitian_wiener_gain,
 )
 from .._param_validation import Interval, StrOptions, validate_params
+from .._utils import readonly_view
 
 #: Constraint of the ``wavelet`` parameters: PyWavelets' discrete wavelets.
 _WAVELETS = StrOptions(
@@ -272,12 +273,12 @@ def _kernel_planes(image):
     """The channels of an ``(H, W, C)`` image as C-contiguous float32 planes ``(C, H, W)``.
 
     8-bit images are read as they are: the conversion happens in the same pass as the
-    split, which is faster than a float32 copy of the whole image first. C-contiguous
-    input always: each array layout compiles a specialization of its own, seconds at
-    first use.
+    split, which is faster than a float32 copy of the whole image first. C-contiguous,
+    read-only input always: each array layout and writeable flag compiles a
+    specialization of its own.
     """
     dtype = np.uint8 if image.dtype == np.uint8 else np.float32
-    return channel_planes(np.ascontiguousarray(image, dtype=dtype))
+    return channel_planes(readonly_view(np.ascontiguousarray(image, dtype=dtype)))
 
 
 def _wavelet_noise_planes(image, wavelet, levels, sigma):
