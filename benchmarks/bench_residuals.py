@@ -12,7 +12,8 @@ against the reference camera-PRNU residual; ``--setting gan`` times the GAN defa
 ``ResidualExtractor()`` against the reference with the same settings (sigma 3, colour
 kept, no zero-mean, no Wiener-DFT).
 
-Usage: python benchmarks/bench_residuals.py [--setting camera|gan] [--quick] [--out DIR]
+Usage: python benchmarks/bench_residuals.py [--setting camera|gan] [--rounds N] [--quick]
+[--out DIR]
 """
 
 import argparse
@@ -134,6 +135,8 @@ def main():
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
     parser.add_argument("--setting", choices=["camera", "gan"], default="camera")
+    parser.add_argument("--rounds", type=int, default=7,
+                        help="interleaved rounds per size; the best of each is kept")
     parser.add_argument("--child", nargs=4)
     args = parser.parse_args()
     if args.child:
@@ -144,7 +147,7 @@ def main():
     print(f"thread ceiling (GIL-free Numba kernel, {cores} threads vs 1): {ceiling:.2f}x")
     rows = []
     for size, n in (QUICK_SIZES if args.quick else SIZES).items():
-        t = timings(size, n, 3 if args.quick else 7, args.setting)
+        t = timings(size, n, 3 if args.quick else args.rounds, args.setting)
         mem = [peak_memory("reference", size, 1, 1, args.setting),
                peak_memory("fast", size, n, 1, args.setting),
                peak_memory("fast", size, n, -1, args.setting)]
@@ -159,7 +162,10 @@ def main():
         "gan": "the GAN default `ResidualExtractor()` (db4, 4 levels, sigma=3, colour kept, "
         "no zero-mean, no Wiener-DFT; three residual planes out)",
     }[args.setting]
-    flags = (" --setting gan" if args.setting == "gan" else "") + (" --quick" if args.quick else "")
+    rounds = 3 if args.quick else args.rounds
+    flags = ((" --setting gan" if args.setting == "gan" else "")
+             + (f" --rounds {rounds}" if rounds != 7 and not args.quick else "")
+             + (" --quick" if args.quick else ""))
     lines = [
         f"# Residual extraction ({args.setting} setting): fast path vs reference",
         "",
@@ -171,7 +177,7 @@ def main():
         "`tests/reference.py` with the same settings "
         "(numpy + PyWavelets + scipy, float64), one image at a time, one thread. ns per "
         "pixel = wall time / (images x H x W); the three are timed interleaved in one "
-        "process and the best of 7 rounds is kept (this machine is a shared VM and single "
+        f"process and the best of {rounds} rounds is kept (this machine is a shared VM and single "
         "runs vary by up to 40 %). The reference runs on a quarter of the images. "
         "Peak memory: growth of the process's peak RSS (VmHWM) over one run, in a fresh "
         "process warmed up on one small image; it includes the returned residuals "

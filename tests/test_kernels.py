@@ -90,7 +90,7 @@ def test_normalize_rows(impl, rng):
     x = rng.normal(2, 3, (4, 10)).astype(np.float32)
     x[2] = 7.0  # constant row -> zeros
     before = x.copy()
-    out = impl(x, np.empty_like(x))
+    out = impl(readonly_view(x), np.empty_like(x))  # read-only, as the library passes it
     xc = x - x.mean(axis=1, keepdims=True)
     norms = np.linalg.norm(xc, axis=1, keepdims=True)
     want = np.divide(xc, norms, out=np.zeros_like(xc), where=norms > 0)
@@ -191,11 +191,10 @@ def test_finest_diagonal_abs_and_mad(impl, shape, rng):
 @pytest.mark.parametrize("impl", both(centered_row_stats))
 @pytest.mark.parametrize("shape, offset", [((5, 1031), 0.0), ((3, 7), 500.0), ((2, 1), 1.0)])
 def test_centered_row_stats(impl, shape, offset, rng):
-    x = (rng.normal(size=shape) + offset).astype(np.float32)
-    before = x.copy()
-    means, norms = impl(x, np.empty(shape[0]), np.empty(shape[0]))
-    x64 = x.astype(np.float64)
+    x64 = (rng.normal(size=shape) + offset).astype(np.float32).astype(np.float64)
+    # float64 rows, read-only: a variant the library compiles anyway (float32 rows
+    # reach this kernel only when strided, and are covered by the NCC tests).
+    means, norms = impl(readonly_view(x64), np.empty(shape[0]), np.empty(shape[0]))
     np.testing.assert_allclose(means, x64.mean(axis=1), rtol=1e-12, atol=1e-9)
     want = np.linalg.norm(x64 - x64.mean(axis=1, keepdims=True), axis=1)
     np.testing.assert_allclose(norms, want, rtol=1e-9, atol=1e-9)
-    np.testing.assert_array_equal(x, before)
