@@ -78,7 +78,6 @@ def _dwt2_kernel(x, dec_lo, dec_hi):
     # Interior: 0 <= 2k + 2 - F and 2k + 3 - F <= w - 1, no reflection.
     k_lo = min(max((nf - 2 + 1) // 2, 0), ne)
     k_hi = max(min((w - 4 + nf) // 2 + 1, ne), k_lo)
-    edge = np.concatenate((np.arange(k_lo), np.arange(k_hi, ne)))  # where it reflects
     # Along axis 1: out[t] = sum_p f[F-1-2p] * E[t+p] + f[F-2-2p] * O[t+p].
     lo_e = np.empty(half, dtype=np.float32)
     lo_o = np.empty(half, dtype=np.float32)
@@ -119,13 +118,14 @@ def _dwt2_kernel(x, dec_lo, dec_hi):
 
         # ---- split into extended even / odd phases: strided copies inside, the
         # index map only where the symmetric extension reflects.
-        for k in edge:
-            ie = idx_e[k]
-            io = idx_o[k]
-            el[k] = tl[ie]
-            ol[k] = tl[io]
-            eh[k] = th[ie]
-            oh[k] = th[io]
+        for k0, k1 in ((0, k_lo), (k_hi, ne)):  # where it reflects
+            for k in range(k0, k1):
+                ie = idx_e[k]
+                io = idx_o[k]
+                el[k] = tl[ie]
+                ol[k] = tl[io]
+                eh[k] = th[ie]
+                oh[k] = th[io]
         _split_phase(tl, el, ol, k_lo, k_hi, 2 - nf)
         _split_phase(th, eh, oh, k_lo, k_hi, 2 - nf)
 

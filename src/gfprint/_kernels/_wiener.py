@@ -72,7 +72,7 @@ def _gains(energy, noise_var, out):
 
 @njit(cache=True, nogil=True)
 def wiener_shrink_add(x, noise_var, weight, out, accumulate):
-    """``out += weight * (x shrunk by the Mihcak local-variance Wiener rule)``.
+    """``out (+)= weight * (x shrunk by the Mihcak local-variance Wiener rule)``.
 
     For each square window of side 3, 5, 7 and 9 the local variance is
     ``max(mean(x**2) - noise_var, 0)`` with zero padding outside ``x`` (the mean
