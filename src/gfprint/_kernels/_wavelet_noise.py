@@ -111,19 +111,19 @@ def _interleave(planes, out):
 
 
 @njit(cache=True, nogil=True)
-def finest_diagonal_abs(image, dec_lo, dec_hi):
+def finest_diagonal_abs(planes, dec_lo, dec_hi):
     """Absolute values of the finest diagonal DWT band of each channel, ``(C, h, w)``.
 
-    ``image`` is ``(H, W, C)`` float32. The level-1 diagonal band (symmetric mode) is
-    the one Donoho's MAD noise estimator reads; its ``F / 2 - 1`` outer coefficients
-    on each side (``F`` the filter length) mix in the mirrored border, which
-    correlates the noise with itself, and are left out when the band is large enough
-    to spare them. The median is taken by the caller (numpy's is faster to compile
-    than Numba's and as fast to run).
+    ``planes`` holds the channels, ``(C, H, W)`` float32 (:func:`channel_planes`). The
+    level-1 diagonal band (symmetric mode) is the one Donoho's MAD noise estimator
+    reads; its ``F / 2 - 1`` outer coefficients on each side (``F`` the filter length)
+    mix in the mirrored border, which correlates the noise with itself, and are left
+    out when the band is large enough to spare them. The median is taken by the
+    caller (numpy's is faster to compile than Numba's and as fast to run).
     """
-    n_channels = image.shape[2]
+    n_channels = planes.shape[0]
     edge = dec_lo.shape[0] // 2 - 1
-    cd = _dwt2_kernel(np.ascontiguousarray(image[:, :, 0]), dec_lo, dec_hi)[3]
+    cd = _dwt2_kernel(planes[0], dec_lo, dec_hi)[3]
     trim = cd.shape[0] > 2 * edge and cd.shape[1] > 2 * edge
     h = cd.shape[0] - 2 * edge if trim else cd.shape[0]
     w = cd.shape[1] - 2 * edge if trim else cd.shape[1]
@@ -131,7 +131,7 @@ def finest_diagonal_abs(image, dec_lo, dec_hi):
     out = np.empty((n_channels, h, w), np.float32)
     for c in range(n_channels):
         if c:
-            cd = _dwt2_kernel(np.ascontiguousarray(image[:, :, c]), dec_lo, dec_hi)[3]
+            cd = _dwt2_kernel(planes[c], dec_lo, dec_hi)[3]
         for i in range(h):  # explicit loops: array assignment is slow to compile
             for j in range(w):
                 out[c, i, j] = abs(cd[start + i, start + j])

@@ -145,7 +145,8 @@ def estimate_noise_sigma(image, *, wavelet="db4") -> float:
     >>> round(estimate_noise_sigma(image), 1)
     3.0
     """
-    x = np.asarray(image, dtype=np.float32)
+    x = np.asarray(image)
+    x = x if x.dtype == np.uint8 else x.astype(np.float32, copy=False)
     if x.ndim == 2:
         x = x[:, :, None]
     if x.ndim != 3 or min(x.shape[:2]) < 2:
@@ -156,8 +157,11 @@ def estimate_noise_sigma(image, *, wavelet="db4") -> float:
 
 
 def finest_diagonal_mad(image, dec_lo, dec_hi) -> np.ndarray:
-    """Median absolute finest diagonal coefficient of each channel of ``(H, W, C)``."""
-    bands = finest_diagonal_abs(image, dec_lo, dec_hi)
+    """Median absolute finest diagonal coefficient of each channel of ``(H, W, C)``.
+
+    ``image`` is uint8 or float32 (the types :func:`_kernel_planes` takes as they are).
+    """
+    bands = finest_diagonal_abs(_kernel_planes(image), dec_lo, dec_hi)
     return np.median(bands.reshape(len(bands), -1), axis=1).astype(np.float64)
 
 
