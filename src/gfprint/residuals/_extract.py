@@ -20,6 +20,7 @@ from ._filters import (
     _WAVELETS,
     RGB_TO_GRAY,
     _max_levels,
+    _uint8_or_float32,
     _wavelet_noise,
     _wavelet_noise_planes,
     _wiener_dft,
@@ -204,12 +205,6 @@ class ResidualConfig:
         if self.color == "gray" or n_channels == 1:
             return (height, width)
         return (height, width, n_channels)
-
-
-def _uint8_or_float32(image):
-    """``image`` as it is if uint8 (the kernels read it), else as float32."""
-    image = np.asarray(image)
-    return image if image.dtype == np.uint8 else image.astype(np.float32, copy=False)
 
 
 def residual_config(config: dict, caller: str) -> ResidualConfig:

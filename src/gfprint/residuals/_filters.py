@@ -145,8 +145,7 @@ def estimate_noise_sigma(image, *, wavelet="db4") -> float:
     >>> round(estimate_noise_sigma(image), 1)
     3.0
     """
-    x = np.asarray(image)
-    x = x if x.dtype == np.uint8 else x.astype(np.float32, copy=False)
+    x = _uint8_or_float32(image)
     if x.ndim == 2:
         x = x[:, :, None]
     if x.ndim != 3 or min(x.shape[:2]) < 2:
@@ -281,8 +280,13 @@ def _kernel_planes(image):
     read-only input always: each array layout and writeable flag compiles a
     specialization of its own.
     """
-    dtype = np.uint8 if image.dtype == np.uint8 else np.float32
-    return channel_planes(readonly_view(np.ascontiguousarray(image, dtype=dtype)))
+    return channel_planes(readonly_view(np.ascontiguousarray(_uint8_or_float32(image))))
+
+
+def _uint8_or_float32(image):
+    """``image`` as it is if uint8 (the wavelet kernels read it), else as float32."""
+    image = np.asarray(image)
+    return image if image.dtype == np.uint8 else image.astype(np.float32, copy=False)
 
 
 def _wavelet_noise_planes(image, wavelet, levels, sigma):
