@@ -65,7 +65,6 @@ def confusion_table(labels, y_true, y_pred) -> str:
     return "\n".join(lines)
 
 
-
 def readonly_view(x):
     """A read-only view of ``x``, the form in which the Numba kernels read their input.
 
