@@ -132,11 +132,29 @@ def test_uint8_images_are_read_as_their_float_values(setting, rng):
         np.testing.assert_array_equal(residual, cfg.residual(image.astype(np.float32)))
 
 
-def test_parallel_equals_serial(rng):
-    x = np.stack([natural_like(rng, (128, 128), 3) for _ in range(5)])
-    a = ResidualExtractor(batch_size=2).transform(x)
-    b = ResidualExtractor(n_jobs=2, batch_size=1).transform(x)
+@pytest.mark.parametrize("setting", [{}, {"color": "gray"}, CAMERA_SETTING])
+@pytest.mark.parametrize("channels", [3, 1])
+def test_parallel_equals_serial(setting, channels, rng):
+    """Serial runs write each residual into the result; parallel ones return them."""
+    x = np.stack([natural_like(rng, (128, 128), channels) for _ in range(5)])
+    a = ResidualExtractor(batch_size=2, **setting).transform(x)
+    b = ResidualExtractor(n_jobs=2, batch_size=1, **setting).transform(x)
     np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("setting", [{}, {"color": "gray"}, CAMERA_SETTING])
+def test_residual_into_out(setting, rng):
+    from gfprint.residuals._extract import ResidualConfig
+
+    cfg = ResidualConfig(**{**setting, "levels": 3})
+    image = natural_like(rng, (64, 72), 3)
+    want = cfg.residual(image)
+    out = np.full(cfg.output_shape(64, 72, 3), np.nan, np.float32)
+    assert cfg.residual(image, out=out) is out
+    np.testing.assert_array_equal(out, want)
+    strided = np.full((2,) + out.shape, np.nan, np.float32)[1, ..., ::-1]  # not contiguous
+    assert cfg.residual(image, out=strided) is strided
+    np.testing.assert_array_equal(strided, want)
 
 
 def test_paths_are_read_lazily_and_equal_arrays(tmp_path, rng):

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from numbers import Integral, Real
 
 import numpy as np
+from joblib import effective_n_jobs
 
 from .._kernels._stats import zero_mean_cfa
 from .._param_validation import Interval, StrOptions, check_parameters, validate_params
@@ -189,16 +190,37 @@ class ResidualConfig:
             out.append(np.asarray(p, dtype=np.float32))
         return out[0] if len(out) == 1 else np.stack(out, axis=-1)
 
-    def residual(self, image: np.ndarray) -> np.ndarray:
-        """Residual of one ``(H, W, C)`` image on 0-255 (float32, or uint8 as it is)."""
+    def residual(self, image: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """Residual of one ``(H, W, C)`` image on 0-255 (float32, or uint8 as it is).
+
+        ``out``, a C-contiguous float32 array of :meth:`output_shape`, receives the
+        residual and is returned; the plain wavelet residual (the GAN default) is
+        written there by the kernel itself, with no copy.
+        """
         image = _uint8_or_float32(image)
+        if (out is not None and out.flags.c_contiguous
+                and self._is_plain_wavelet(image.shape[2])):
+            levels, sigma = self.levels_for(*image.shape[:2]), self.sigma_for(image)
+            _wavelet_noise_planes(image, self.wavelet, levels, sigma,
+                                  out=out.reshape(image.shape))
+            return out
         if self.denoiser == "wavelet" and self.color == "gray" and image.shape[2] == 3:
             noise = _wavelet_noise(
                 image, RGB_TO_GRAY, self.wavelet, self.levels_for(*image.shape[:2]),
                 self.sigma_for(image),
             )
-            return self.postprocess(noise[:, :, None])
-        return self.postprocess(self.noise(image))
+            result = self.postprocess(noise[:, :, None])
+        else:
+            result = self.postprocess(self.noise(image))
+        if out is None:
+            return result
+        out[...] = result
+        return out
+
+    def _is_plain_wavelet(self, n_channels) -> bool:
+        """Whether the residual is the wavelet noise itself (what postprocess returns)."""
+        return (self.denoiser == "wavelet" and not (self.zero_mean or self.wiener_dft)
+                and (self.color == "rgb" or n_channels == 1))
 
     def output_shape(self, height, width, n_channels):
         """Shape of one residual: a plane, or one plane per channel with ``color="rgb"``."""
@@ -287,17 +309,28 @@ def residuals_of(images, cfg, *, n_jobs=None, batch_size=16, verbose=False):
         dtype=np.float32,
     )
 
-    def batch(stack):
+    def batch(stack, index):
         if stack.dtype != np.uint8:  # 8-bit images go to the kernels as they are
             stack = to_working_float(stack)
         return [cfg.residual(img) for img in stack]
 
+    def batch_in_place(stack, index):
+        if stack.dtype != np.uint8:
+            stack = to_working_float(stack)
+        for img, i in zip(stack, index):
+            cfg.residual(img, out=out[i])
+
+    # When joblib runs the batches one after the other in this thread, each residual
+    # is written straight into the result; otherwise batches return theirs (and the
+    # function sent to the workers does not carry the result array).
+    in_place = effective_n_jobs(n_jobs) == 1
     for start, _, res in iter_batches(
-        batch, imgs, n_jobs=n_jobs, batch_size=batch_size, verbose=verbose, desc="residuals",
-        raw=True,
+        batch_in_place if in_place else batch, imgs, n_jobs=n_jobs, batch_size=batch_size,
+        verbose=verbose, desc="residuals", extra=np.arange(imgs.n_images), raw=True,
     ):
-        for k, r in enumerate(res):
-            out[start + k] = r
+        if not in_place:
+            for k, r in enumerate(res):
+                out[start + k] = r
     return out
 
 

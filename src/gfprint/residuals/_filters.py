@@ -289,14 +289,15 @@ def _uint8_or_float32(image):
     return image if image.dtype == np.uint8 else image.astype(np.float32, copy=False)
 
 
-def _wavelet_noise_planes(image, wavelet, levels, sigma):
+def _wavelet_noise_planes(image, wavelet, levels, sigma, out=None):
     """Wavelet noise of each channel of an ``(H, W, C)`` image on its own, float32.
 
     :func:`_wavelet_noise` of every channel, in one call that writes each channel's
-    noise straight into the interleaved result.
+    noise straight into the interleaved result: ``out`` (C-contiguous float32 of the
+    image's shape) if given.
     """
     _check_levels(image.shape[:2], wavelet, levels)
-    out = np.empty(image.shape, np.float32)
+    out = np.empty(image.shape, np.float32) if out is None else out
     weights = np.ones(image.shape[2], np.float32)
     return wavelet_noise(_kernel_planes(image), weights, *_filters(wavelet), int(levels),
                          np.float32(sigma) ** 2, out)
