@@ -309,15 +309,14 @@ def residuals_of(images, cfg, *, n_jobs=None, batch_size=16, verbose=False):
         dtype=np.float32,
     )
 
+    def working(stack):  # 8-bit images go to the kernels as they are
+        return stack if stack.dtype == np.uint8 else to_working_float(stack)
+
     def batch(stack, index):
-        if stack.dtype != np.uint8:  # 8-bit images go to the kernels as they are
-            stack = to_working_float(stack)
-        return [cfg.residual(img) for img in stack]
+        return [cfg.residual(img) for img in working(stack)]
 
     def batch_in_place(stack, index):
-        if stack.dtype != np.uint8:
-            stack = to_working_float(stack)
-        for img, i in zip(stack, index):
+        for img, i in zip(working(stack), index):
             cfg.residual(img, out=out[i])
 
     # When joblib runs the batches one after the other in this thread, each residual
