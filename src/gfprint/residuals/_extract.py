@@ -150,16 +150,18 @@ class ResidualConfig:
                 f"denoiser needs at least {self.min_size}x{self.min_size}."
             )
 
-    def noise(self, image: np.ndarray) -> np.ndarray:
+    def noise(self, image: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """Per-channel noise of one ``(H, W, C)`` image on 0-255, float32 of its shape.
 
-        ``image`` is float32, or uint8 (read as it is by the wavelet kernel).
+        ``image`` is float32, or uint8 (read as it is by the wavelet kernel). The
+        wavelet denoiser writes into ``out`` (C-contiguous float32 of the image's
+        shape) if given; the others ignore it.
         """
         image = _uint8_or_float32(image)
         sigma = self.sigma_for(image) if self.denoiser in ("wavelet", "wiener") else None
         if self.denoiser == "wavelet":
             levels = self.levels_for(*image.shape[:2])
-            return _wavelet_noise_planes(image, self.wavelet, levels, sigma)
+            return _wavelet_noise_planes(image, self.wavelet, levels, sigma, out=out)
         image = np.asarray(image, dtype=np.float32)
         out = np.empty_like(image)
         for c in range(image.shape[2]):
@@ -200,9 +202,7 @@ class ResidualConfig:
         image = _uint8_or_float32(image)
         if (out is not None and out.flags.c_contiguous
                 and self._is_plain_wavelet(image.shape[2])):
-            levels, sigma = self.levels_for(*image.shape[:2]), self.sigma_for(image)
-            _wavelet_noise_planes(image, self.wavelet, levels, sigma,
-                                  out=out.reshape(image.shape))
+            self.noise(image, out=out.reshape(image.shape))
             return out
         if self.denoiser == "wavelet" and self.color == "gray" and image.shape[2] == 3:
             noise = _wavelet_noise(
