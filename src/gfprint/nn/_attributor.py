@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import os
 import pickle
+from contextlib import contextmanager
 from numbers import Integral, Real
 
 import numpy as np
@@ -22,6 +23,27 @@ from ._modules import FRONTENDS, VARIANTS, AttributionNet, check_space_to_depth
 __all__ = ["CNNAttributor"]
 
 _AUTO_STEPS = 1200  # optimizer steps of max_epochs="auto"
+
+
+@contextmanager
+def _seeded(seed, device):
+    """Seed the torch generators a fit on ``device`` draws from; restore them after.
+
+    The CPU generator (weights, shuffling) and, on a CUDA device, that device's
+    generator (dropout, the visNet critic's mixing weights) are seeded and forked, so
+    the global random state is left as it was. ``torch.manual_seed`` would also seed
+    every other CUDA device, lazily, even for a fit on the CPU.
+    """
+    dev = torch.device(device)
+    cuda = dev.type == "cuda" and torch.cuda.is_available()
+    if cuda:
+        index = dev.index if dev.index is not None else torch.cuda.current_device()
+    with torch.random.fork_rng(devices=[index] if cuda else []):
+        torch.random.default_generator.manual_seed(seed)
+        if cuda:
+            with torch.cuda.device(index):
+                torch.cuda.manual_seed(seed)
+        yield
 
 
 def _to_uint8(images):
@@ -533,8 +555,7 @@ class CNNAttributor(ClassifierMixin, TransformerMixin, BaseEstimator):
         y_enc = y_enc.astype(np.int64)
         dataset = _ImageDataset(images, y_enc, memo_residuals=self._residual_input())
         seed = check_random_state(self.random_state).randint(2**31 - 1)
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
+        with _seeded(seed, self.device):
             self.net_ = self._build(self.image_size_, len(self.classes_), seed,
                                     np.bincount(y_enc, minlength=len(self.classes_)),
                                     n_images=len(y_enc))
