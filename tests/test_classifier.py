@@ -8,6 +8,7 @@ from sklearn.pipeline import Pipeline
 
 from gfprint import CameraResidualExtractor, PRNUFingerprintClassifier, ResidualExtractor
 from gfprint.datasets import make_camera_images
+from gfprint.ensemble import TTAClassifier
 
 
 @pytest.fixture(scope="module")
@@ -143,6 +144,28 @@ def test_integer_labels_unknown_is_minus_one(rng):
     R = rng.normal(size=(4, 6, 6))
     clf = PRNUFingerprintClassifier(threshold=1.1).fit(R, [3, 5, 3, 5])
     assert list(clf.predict(R)) == [-1] * 4
+
+
+@pytest.mark.parametrize("classes, unknown, kind", [
+    ([0, 1, 2], "unknown", "O"),  # a common type would make 0 the string "0"
+    ([False, True, True], None, "O"),  # the default "unknown" beside booleans
+    (["a", "b", "c"], -1, "O"),
+    ([0, 1, 2], None, "i"),
+    (["a", "b", "c"], None, "U"),
+])
+def test_open_set_labels_keep_their_type_in_every_batch(rng, classes, unknown, kind):
+    """A batch with a rejection turned integer labels into strings ("0", "1", ...)."""
+    prints = rng.normal(size=(3, 16, 16)).astype(np.float32)
+    y = np.repeat(np.array(classes), 6)
+    X = prints[np.repeat([0, 1, 2], 6)] + rng.normal(0, 2, (18, 16, 16)).astype(np.float32)
+    tests = np.concatenate([prints, rng.normal(size=(2, 16, 16)).astype(np.float32)])
+    clf = PRNUFingerprintClassifier(threshold=0.2, unknown_label=unknown).fit(X, y)
+    for model in (clf, TTAClassifier(clf, transforms=["identity", "hflip"]).fit(X, y)):
+        clean, mixed = model.predict(tests[:3]), model.predict(tests)
+        assert clean.dtype == mixed.dtype and clean.dtype.kind == kind
+        assert clean.tolist() == mixed[:3].tolist() == classes
+        assert all(type(a) is type(b) for a, b in zip(mixed[:3].tolist(), classes))
+        assert mixed[3:].tolist() == [clf._resolved_unknown_label(clf.classes_)] * 2
 
 
 def test_bad_input_errors(rng):

@@ -208,9 +208,10 @@ class TTAClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         # Half a vote more for the first copy's label: it wins ties, and only ties.
         votes[np.arange(len(preds[0])), [index[p] for p in preds[0].tolist()]] += 0.5
         winner = np.argmax(votes, axis=1)
-        if not extra:
-            return self.classes_[winner]
-        out = np.asarray(labels, dtype=np.result_type(self.classes_, *preds))
+        # The inner predictions' dtype, also for a chunk without a rejection: an
+        # open-set classifier may return object labels ("unknown" beside integers).
+        out = np.empty(len(labels), dtype=np.result_type(self.classes_, *preds))
+        out[:] = labels
         return out[winner]
 
     @available_if(_estimator_has("predict_proba"))

@@ -41,6 +41,19 @@ _LOCALIZE_CONSTRAINTS = {
 }
 
 
+def _open_set_dtype(classes, unknown):
+    """The dtype of open-set predictions, for the classes' labels and ``unknown_label``.
+
+    Their common type when both are numbers or both are strings; else ``object``, so
+    that every label keeps its own type (``0`` stays the integer 0 beside
+    ``"unknown"``, where a common type would turn it into the string ``"0"``).
+    """
+    kinds = {np.asarray(classes).dtype.kind, np.asarray(unknown).dtype.kind}
+    if kinds <= set("iuf") or kinds <= set("US"):
+        return np.result_type(np.asarray(classes), np.asarray(unknown))
+    return np.dtype(object)
+
+
 class PRNUFingerprintClassifier(ClassifierMixin, BaseEstimator):
     """Attribute residuals to sources by correlation with per-source fingerprints.
 
@@ -90,7 +103,9 @@ class PRNUFingerprintClassifier(ClassifierMixin, BaseEstimator):
     unknown_label : label, default=None
         Label returned for rejected residuals in the open-set mode; ``None`` means
         ``-1`` when the classes are numbers and ``"unknown"`` otherwise. It must not be
-        one of the classes.
+        one of the classes. Open-set predictions have one dtype whatever the batch:
+        the common type of the labels and ``unknown_label`` when both are numbers or
+        both strings, else ``object`` (each label keeps its type).
     neighborhood : int, default=11
         PCE exclusion square (odd).
     temperature : float, default=0.01
@@ -796,10 +811,9 @@ class PRNUFingerprintClassifier(ClassifierMixin, BaseEstimator):
         threshold = self.threshold_
         if threshold is not None and self._null is None:
             unknown = self._check_unknown_label(self.classes_)
-            rejected = full.max(axis=1) < threshold
-            if rejected.any():
-                pred = pred.astype(np.result_type(pred.dtype, np.asarray(unknown).dtype))
-                pred[rejected] = unknown
+            # One dtype for every batch, whether or not it holds a rejection.
+            pred = pred.astype(_open_set_dtype(self.classes_, unknown))
+            pred[full.max(axis=1) < threshold] = unknown
         return pred
 
     def predict_proba(self, X):
