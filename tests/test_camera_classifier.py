@@ -137,3 +137,15 @@ def test_cropped_images_are_found_by_the_search(cams):
     # At the fingerprints' size the search has one placement: the aligned PCE of I * W.
     aligned = clf.set_params(search="shift").similarity_scores(Xt)
     assert np.array_equal(aligned.argmax(axis=1), own)
+
+
+@pytest.mark.parametrize("similarity", ["pce", "ncc"])
+def test_probabilities_rank_as_the_similarities(cams, similarity):
+    """With PCE the default temperature of NCC saturated every row to exactly 0 and 1."""
+    X, y, Xt, yt = cams
+    two = np.isin(y, y[:1]) | np.isin(y, y[-1:])
+    clf = CameraFingerprintClassifier(similarity=similarity).fit(X[two], y[two])
+    scores = clf.decision_function(Xt)  # binary: one column, class 1 minus class 0
+    proba = clf.predict_proba(Xt)[:, 1]
+    assert np.all((proba > 0) & (proba < 1))
+    assert np.array_equal(np.argsort(proba, kind="stable"), np.argsort(scores, kind="stable"))

@@ -118,7 +118,7 @@ class CameraFingerprintClassifier(PRNUFingerprintClassifier):
         null_class=None,
         unknown_label=None,
         neighborhood=11,
-        temperature=0.01,
+        temperature="auto",
         batch_size=16,
         levels=CAMERA_SETTING["levels"],
         sigma=CAMERA_SETTING["sigma"],

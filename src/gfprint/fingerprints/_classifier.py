@@ -108,9 +108,11 @@ class PRNUFingerprintClassifier(ClassifierMixin, BaseEstimator):
         both strings, else ``object`` (each label keeps its type).
     neighborhood : int, default=11
         PCE exclusion square (odd).
-    temperature : float, default=0.01
-        ``predict_proba`` is the softmax of ``decision_function / temperature``; the
-        default suits NCC values (about 0.001-0.1); use about 10 for PCE.
+    temperature : float or "auto", default="auto"
+        ``predict_proba`` is the softmax of ``decision_function / temperature``.
+        ``"auto"``: 0.01 for NCC (values of about 0.001-0.1), 10 for PCE (values in
+        the tens to thousands), so that the probabilities rank as the similarities
+        do instead of saturating at exactly 0 and 1.
     batch_size : int, default=256
         Residuals processed at a time in ``fit`` and ``decision_function``.
 
@@ -219,7 +221,7 @@ class PRNUFingerprintClassifier(ClassifierMixin, BaseEstimator):
         "null_class": "no_validation",
         "unknown_label": "no_validation",
         "neighborhood": [Interval(Integral, 1, None, closed="left")],
-        "temperature": [Interval(Real, 0, None, closed="neither")],
+        "temperature": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
     }
 
@@ -235,7 +237,7 @@ class PRNUFingerprintClassifier(ClassifierMixin, BaseEstimator):
         null_class=None,
         unknown_label=None,
         neighborhood=11,
-        temperature=0.01,
+        temperature="auto",
         batch_size=256,
     ):
         self.similarity = similarity
@@ -830,7 +832,7 @@ class PRNUFingerprintClassifier(ClassifierMixin, BaseEstimator):
         -------
         proba : ndarray of float64, shape (n, n_classes)
         """
-        z = self._full_decision(X) / self.temperature
+        z = self._full_decision(X) / self._temperature()
         z -= z.max(axis=1, keepdims=True)
         np.exp(z, out=z)
         z /= z.sum(axis=1, keepdims=True)
@@ -977,6 +979,11 @@ class PRNUFingerprintClassifier(ClassifierMixin, BaseEstimator):
         return json.loads(str(read_fingerprint_file(path)["metadata"]))
 
     # ------------------------------------------------------------------- helpers
+    def _temperature(self):
+        if self.temperature != "auto":
+            return self.temperature
+        return 10.0 if self.similarity == "pce" else 0.01
+
     def _resolved_unknown_label(self, classes):
         if self.unknown_label is not None:
             return self.unknown_label
