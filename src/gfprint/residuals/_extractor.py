@@ -34,11 +34,11 @@ class ResidualExtractor(TransformerMixin, BaseEstimator):
         image allows, at most 4 (db4: 2 levels at 32x32, 3 at 64x64, 4 from 112x112;
         see :func:`~gfprint.residuals.max_wavelet_levels`). An explicit depth the
         image is too small for is an error.
-    sigma : float or "auto", default="auto"
-        Noise standard deviation in 8-bit grey levels (``"wavelet"``, ``"wiener"``).
-        ``"auto"`` estimates it for each image from its finest wavelet band
-        (:func:`~gfprint.residuals.estimate_noise_sigma`); the camera literature
-        fixes 5.
+    sigma : float or "auto", default=3.0
+        Noise standard deviation in 8-bit grey levels that the ``"wavelet"`` and
+        ``"wiener"`` denoisers assume; the camera literature fixes 5. ``"auto"``
+        estimates it for each image from its finest wavelet band
+        (:func:`~gfprint.residuals.estimate_noise_sigma`).
     window : int, default=3
         Window side of the ``"wiener"`` and ``"median"`` denoisers.
     blur_sigma : float, default=1.0
@@ -73,9 +73,10 @@ class ResidualExtractor(TransformerMixin, BaseEstimator):
     enhancements (Lukas, Fridrich & Goljan 2006): they remove periodic, non-unique
     patterns (demosaicking, JPEG blocks) that cameras of one model share. In a
     generator the periodic patterns of the up-sampling layers *are* the fingerprint,
-    and colour carries much of it, so the GAN default keeps them. Generator output is
-    lossless and cleaner than sensor output, so the denoiser's noise level is
-    estimated per image instead of the camera's fixed 5 grey levels.
+    and colour carries much of it, so the GAN default keeps them. The denoiser
+    assumes 3 grey levels of noise, not the camera's 5: lossless generator output is
+    cleaner, and 3 did best on the zoo after JPEG compression (the user guide's
+    "Generator or camera: which residual" compares the settings).
 
     Images are uint8, uint16 or float on [0, 1] and are processed on the 8-bit scale,
     so the same picture in any of these types gives the same residual.
