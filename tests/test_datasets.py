@@ -1,8 +1,10 @@
+from pathlib import Path
+
 import numpy as np
 import pytest
 from PIL import Image
 
-from gfprint import ImageReadError
+from gfprint import ImageReadError, ResidualExtractor
 from gfprint.datasets import load_image_folder, make_camera_images
 
 
@@ -54,6 +56,22 @@ def test_load_image_folder(tmp_path):
     np.testing.assert_array_equal(np.asarray(Image.open(data.filenames[2])), data.images[2])
     lazy = load_image_folder(tmp_path, lazy=True)
     assert "images" not in lazy and lazy.paths == list(data.filenames)
+
+
+def test_numpy_arrays_of_paths_are_read_like_lists(tmp_path):
+    """load_image_folder(...).filenames, indexed with NumPy, was refused as a 1-D array."""
+    write_tree(tmp_path, sizes={("real", 1): (24, 20)})
+    paths = load_image_folder(tmp_path, lazy=True).paths
+    names = np.array(paths)
+    same = [p for p in paths if "real/1" not in p]
+    want = ResidualExtractor().transform(same)
+    np.testing.assert_array_equal(ResidualExtractor().transform(np.array(same)), want)
+    objects = np.array([Path(p) for p in same], dtype=object)
+    np.testing.assert_array_equal(ResidualExtractor().transform(objects[::2]), want[::2])
+    mixed = ResidualExtractor().transform(names)  # mixed sizes: a list, as for a list
+    assert [r.shape[:2] for r in mixed] == [(16, 16), (24, 20), (16, 16), (16, 16)]
+    with pytest.raises(ValueError, match="could not be read as an image array"):
+        ResidualExtractor().transform(np.array([paths[0], 3], dtype=object))
 
 
 def test_load_image_folder_errors(tmp_path):

@@ -39,6 +39,23 @@ def _is_path(obj) -> bool:
     return isinstance(obj, (str, os.PathLike))
 
 
+def paths_as_list(X):
+    """A 1-D NumPy array of image paths as a list; anything else unchanged.
+
+    ``load_image_folder(...).filenames`` is such an array, and so is any NumPy
+    indexing of it (``paths[train]``); a list of paths is what the readers take.
+    """
+    if (
+        isinstance(X, np.ndarray)
+        and X.ndim == 1
+        and X.dtype.kind in "UO"
+        and len(X) > 0
+        and all(_is_path(p) for p in X.tolist())
+    ):
+        return X.tolist()
+    return X
+
+
 def check_fitted(estimator) -> None:
     """scikit-learn's ``check_is_fitted``, raising :class:`gfprint.NotFittedError`.
 
@@ -279,6 +296,7 @@ def check_images(X, *, min_size: int = 1, what: str = "X") -> ImageSet:
     -------
     images : ImageSet
     """
+    X = paths_as_list(X)
     if isinstance(X, (str, os.PathLike)):
         raise TypeError(
             f"{what} is a single path; pass a list of image paths "

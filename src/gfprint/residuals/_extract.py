@@ -15,6 +15,7 @@ from .._validation import (
     _is_path,
     check_images,
     iter_batches,
+    paths_as_list,
     to_working_float,
 )
 from ._filters import (
@@ -293,6 +294,7 @@ def residuals_of(images, cfg, *, n_jobs=None, batch_size=16, verbose=False):
 
     A list of images of mixed sizes gives a list of residuals, computed size by size.
     """
+    images = paths_as_list(images)
     groups = _size_groups(images)
     if groups is not None:
         out = [None] * len(images)
