@@ -573,3 +573,51 @@ def test_localize_errors(spliced, tmp_path, capsys, extra, message):
         run(capsys, "localize", spliced / "photo.png", "-m", model, "-o", "x.png",
             "--window", "1")
     assert exit_.value.code == 2 and "integer >= 2" in capsys.readouterr().err
+
+
+def test_a_model_fitted_on_crops_scores_crops(folders, tmp_path, capsys):
+    """--size S: attribute and evaluate scored the whole image by a search instead of
+    the centre crop the fingerprints and the --fpr threshold were made of."""
+    model = tmp_path / "model.npz"
+    code, out, _ = run(capsys, "fit", folders / "train", "-o", model, "--size", "96",
+                       "--fpr", "0.2")
+    assert code == 0 and "Saved 2 fingerprints of 96x96" in out
+    code, out, _ = run(capsys, "attribute", model, folders / "test" / "gan_a", "--format", "json")
+    rows = json.loads(out)
+    assert code == 0 and [r["prediction"] for r in rows] == ["gan_a"] * 3
+    assert all(r["offset"] == "" and r["scale"] is None for r in rows)  # aligned, no search
+    cropped = tmp_path / "cropped"  # the same test images, centre-cropped by hand
+    for path in (folders / "test").rglob("*.png"):
+        (cropped / path.parent.name).mkdir(parents=True, exist_ok=True)
+        Image.open(path).crop((16, 16, 112, 112)).save(cropped / path.parent.name / path.name)
+    code, out, _ = run(capsys, "evaluate", model, folders / "test", "--format", "json")
+    code_by_hand, by_hand, _ = run(capsys, "evaluate", model, cropped, "--format", "json")
+    assert code == code_by_hand == 0
+    rows, rows_by_hand = json.loads(out)["images"], json.loads(by_hand)["images"]
+    assert [r["scores"] for r in rows] == [r["scores"] for r in rows_by_hand]
+    assert json.loads(out)["summary"] == json.loads(by_hand)["summary"]
+
+
+def test_fit_refuses_models_without_usable_fingerprints(folders, tmp_path, capsys):
+    one = tmp_path / "one"
+    shutil.copytree(folders / "train" / "gan_a", one / "gan_a")
+    model = tmp_path / "model.npz"
+    # --fpr with one source: no other source to score against (was a NaN threshold)
+    code, _, err = run(capsys, "fit", one, "-o", model, "--fpr", "0.01")
+    assert code == 2 and "at least two sources" in err and not model.exists()
+    code, _, err = run(capsys, "fit", folders / "train", "-o", model,
+                       "--real", "real", "--real", "gan_a", "--real", "gan_b")
+    assert code == 2 and "every source folder is marked --real" in err and not model.exists()
+    # a source whose images are all unusable (was saved as an all-zero fingerprint)
+    (one / "gan_b").mkdir()
+    (one / "gan_b" / "broken.png").write_bytes(b"")
+    code, _, err = run(capsys, "fit", one, "-o", model)
+    assert code == 2 and "no usable image for gan_b" in err and not model.exists()
+    assert "broken.png" in err
+
+
+def test_worker_and_crop_counts_are_checked_before_any_work(folders, tmp_path, capsys):
+    for option in (["--jobs", "0"], ["--size", "0"], ["--size", "-5"]):
+        with pytest.raises(SystemExit) as exit_:
+            main(["fit", str(folders / "train"), "-o", str(tmp_path / "m.npz"), *option])
+        assert exit_.value.code == 2 and option[0] in capsys.readouterr().err

@@ -8,7 +8,8 @@ Size policy: images of any size are fitted and attributed. At ``fit`` time, imag
 of mixed sizes are placed at the top-left corner of one canvas, the largest height by
 the largest width (each fingerprint pixel the mean of the images that cover it), unless
 ``--size S`` asks for a centre crop of every image to S x S (images that do not fit are
-reported and skipped). An image of the fingerprints' size is scored aligned; any
+reported and skipped; ``attribute`` and ``evaluate`` crop the same way for such a
+model). An image of the fingerprints' size is scored aligned; any
 other is scored at its best placement over all shifts (``--search scale`` adds a
 scale search, for crops that were resized), and its row gives the offset found.
 
@@ -215,6 +216,8 @@ def _load_model(path):
     meta = PRNUFingerprintClassifier.load_metadata(path)
     kind = CameraFingerprintClassifier if meta.get("camera") else PRNUFingerprintClassifier
     clf = kind.load(path)
+    if len(clf.fingerprint_sources_) == 0:
+        raise CommandError(f"{_safe(path)}: the model holds no fingerprint.")
     if not isinstance(meta.get("extractor"), dict):
         raise CommandError(
             f"{_safe(path)}: not a model written by 'gfprint fit' (no extractor settings)."
@@ -335,6 +338,22 @@ def _window(text):
     return _integer(text, 2)
 
 
+def _size(text):
+    return _integer(text, 1)
+
+
+def _jobs(text):
+    """A worker count as joblib's ``n_jobs``: positive, or -1 for every CPU, -2 for all but one."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value == 0:
+        raise argparse.ArgumentTypeError(
+            f"expected a number of workers (-1: all CPUs), not 0, got {text!r}")
+    return value
+
+
 def _positive_fraction(text):
     value = _finite(text)
     if not 0 < value <= 1:
@@ -361,6 +380,11 @@ def cmd_fit(args) -> int:
     y = y.astype(str)
     if reals:
         _note(args, f"real images (no fingerprint): {', '.join(reals)}")
+    if set(reals) == set(names):
+        raise CommandError(
+            f"{_safe(args.root)}: every source folder is marked --real; at least one "
+            "must be a source to fingerprint."
+        )
     crop = None if args.size is None else (args.size, args.size)
     settings = _residual_settings(args.camera)
     for key in ("denoiser", "levels", "sigma"):
@@ -400,13 +424,18 @@ def cmd_fit(args) -> int:
                 clf.partial_calibrate(R, y[idx])
         clf.set_params(threshold="auto", false_alarm_rate=args.fpr)
         clf.threshold_  # noqa: B018 - fails here when too few sources to calibrate
+    _report_errors(args, errors, data.paths)
+    fingerprinted = set(clf.fingerprint_classes_.tolist())
+    empty = [str(c) for c, n in zip(clf.classes_, clf.n_images_per_class_)
+             if n == 0 and c in fingerprinted]
+    if empty:  # an all-zero fingerprint would score 0 and win against negative ones
+        raise CommandError(
+            f"no usable image for {', '.join(empty)}, so no fingerprint; nothing saved. "
+            "Fix or remove the folder (the reasons are above)."
+        )
     meta = {"extractor": settings, "crop": list(crop) if crop else None, "real": reals,
             "camera": bool(args.camera)}
     clf.save(args.output, metadata=meta)
-    _report_errors(args, errors, data.paths)
-    empty = [str(c) for c, n in zip(clf.classes_, clf.n_images_per_class_) if n == 0]
-    if empty:
-        print(f"gfprint fit: no usable image for {', '.join(empty)}", file=sys.stderr)
     if not args.quiet:
         counts = ", ".join(f"{c}: {n}" for c, n in zip(clf.classes_, clf.n_images_per_class_))
         shape = "x".join(str(s) for s in clf.image_shape_[:2])
@@ -425,8 +454,11 @@ def _score_paths(clf, meta, paths, args, desc):
     extractor = None if camera else _extractor(meta["extractor"], args.jobs)
     sources = [str(s) for s in clf.fingerprint_sources_]
     threshold = clf.threshold_
+    # A model fitted with --size saw centre crops, and its --fpr threshold was
+    # calibrated on them: score the same crops.
+    crop = tuple(meta["crop"]) if meta.get("crop") else None
     rows = [None] * len(paths)
-    for idx, R, errors in _residual_chunks(paths, extractor, None, args, desc):
+    for idx, R, errors in _residual_chunks(paths, extractor, crop, args, desc):
         if R is not None:
             try:
                 found, scores = clf._scored(R)  # the search's placements, when it ran
@@ -851,7 +883,8 @@ def _parser():
     )
     parser.add_argument("--version", action="version", version=f"gfprint {__version__}")
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--jobs", type=int, default=None, help="parallel workers")
+    common.add_argument("--jobs", type=_jobs, default=None,
+                        help="parallel workers (-1: all CPUs)")
     common.add_argument("--quiet", action="store_true", help="no progress bar or notes")
     common.add_argument(
         "--strict", action="store_true", help="stop at the first image that cannot be used"
@@ -889,9 +922,10 @@ def _parser():
     p.add_argument("--sigma", type=_sigma, default=None,
                    help="denoiser noise std in 8-bit levels, or 'auto' per image "
                    "(default 3; 5 with --camera)")
-    p.add_argument("--size", type=int, default=None,
-                   help="centre-crop every image to SIZE x SIZE (default: images of mixed "
-                   "sizes share one canvas, placed at its top-left corner)")
+    p.add_argument("--size", type=_size, default=None,
+                   help="centre-crop every image to SIZE x SIZE, here and when the model "
+                   "scores images (default: images of mixed sizes share one canvas, "
+                   "placed at its top-left corner)")
     p.add_argument("--search", choices=["auto", "none", "shift", "scale"], default="auto",
                    help=_SEARCH_HELP + " (stored in the model)")
     decision = p.add_mutually_exclusive_group()
@@ -930,7 +964,7 @@ def _parser():
                    "'gfprint attribute'")
     p.add_argument("--camera", action="store_true",
                    help="camera-PRNU residual (grey, zero-mean, Wiener-DFT, sigma 5)")
-    p.add_argument("--size", type=int, default=None,
+    p.add_argument("--size", type=_size, default=None,
                    help="centre-crop every image to SIZE x SIZE (default: the images of the "
                    "most common size are clustered, the others placed on the clusters by a "
                    "search over shifts)")

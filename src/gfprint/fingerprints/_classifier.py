@@ -503,6 +503,9 @@ class PRNUFingerprintClassifier(ClassifierMixin, BaseEstimator):
         """Similarities of each residual with the fingerprints of the other sources."""
         self.__dict__.pop("null_scores_", None)
         self.partial_calibrate(X, y, sources)
+        self._check_null_scores()
+
+    def _check_null_scores(self):
         if self.null_scores_.size < 2:
             raise ValueError(
                 "threshold='auto' needs residuals of at least two sources (or of the "
@@ -559,6 +562,7 @@ class PRNUFingerprintClassifier(ClassifierMixin, BaseEstimator):
                 "threshold='auto' was set after fit; it is estimated from the training "
                 "residuals, so fit again."
             )
+        self._check_null_scores()  # partial_calibrate may have seen one source only
         return null_quantile_threshold(
             self.null_scores_, self.false_alarm_rate, len(self.fingerprint_sources_)
         )
