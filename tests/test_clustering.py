@@ -6,7 +6,13 @@ from scipy.ndimage import uniform_filter
 from sklearn.metrics import adjusted_rand_score
 from sklearn.pipeline import make_pipeline
 
-from gfprint import CameraResidualExtractor, FingerprintClustering, PRNUFingerprintClassifier
+from gfprint import (
+    CameraResidualExtractor,
+    FingerprintClustering,
+    InvalidParameterError,
+    NotFittedError,
+    PRNUFingerprintClassifier,
+)
 from gfprint.datasets import make_camera_images
 from gfprint.fingerprints._clustering import null_sd
 from gfprint.metrics import ncc, normalize
@@ -165,6 +171,13 @@ def test_colour_rows_float64_and_min_cluster_size():
     big = FingerprintClustering(min_cluster_size=9).fit(X)
     assert big.n_clusters_ == 0
     assert X.dtype == np.float32 and np.isfinite(X).all()  # input untouched
+    with pytest.raises(InvalidParameterError, match="min_cluster_size"):  # 1 acted as 2
+        FingerprintClustering(min_cluster_size=1).fit(X)
+
+
+def test_predict_before_fit_raises_gfprints_not_fitted_error():
+    with pytest.raises(NotFittedError):  # it raised scikit-learn's, the base class
+        FingerprintClustering().predict(np.zeros((2, 8, 8), np.float32))
 
 
 def test_groups_of_fewer_than_five_are_left_unclustered_by_default():

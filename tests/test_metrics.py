@@ -8,6 +8,7 @@ from gfprint.metrics import (
     ncc,
     normalize,
     pce,
+    pce_all_pairs,
 )
 
 
@@ -32,6 +33,9 @@ def test_ncc_single_fingerprint_and_constant_rows(rng):
     assert got.shape == (4, 1)
     assert got[0, 0] == pytest.approx(1.0)
     assert got[1, 0] == 0.0
+    for r in (np.empty((0, 8), np.float32), np.empty((0, 8))):  # was a thread-pool error
+        empty = ncc(r, rng.normal(size=(3, 8)))
+        assert empty.shape == (0, 3) and empty.dtype == np.float64
 
 
 def test_ncc_errors(rng):
@@ -101,6 +105,11 @@ def test_pce_errors(rng):
         pce(a, a, neighborhood=9)
     with pytest.raises(ValueError, match="2-D"):
         pce(a[None], a[None])
+    for bad in [(2.9, 3.9), (1, 2, 3), (1,)]:  # floats were truncated silently
+        with pytest.raises(ValueError, match="two integers"):
+            pce(a, a, shift_range=bad)
+    with pytest.raises(ValueError, match="odd"):  # was taken for 5
+        pce_all_pairs(a[None], a[None], neighborhood=4)
 
 
 def test_frechet_distance_closed_form(rng):

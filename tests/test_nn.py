@@ -3,6 +3,7 @@ import pickle
 import numpy as np
 import pytest
 from sklearn.base import clone
+from sklearn.exceptions import DataConversionWarning
 from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_score
 from sklearn.pipeline import Pipeline
 
@@ -189,6 +190,12 @@ def test_bad_input(toy):
         cnn.fit([np.zeros((16, 16, 3)), np.zeros((8, 8, 3))], [0, 1])
     with pytest.raises(ValueError, match="one label per image"):
         cnn.fit(X, y[:3])
+    with pytest.raises(ValueError, match="one label per image"):
+        cnn.fit(X, np.stack([y, y], axis=1))
+    with pytest.warns(DataConversionWarning):  # a column is flattened, as in scikit-learn
+        column = CNNAttributor(width=0.05, max_epochs=1, random_state=0).fit(X, y[:, None])
+    flat = CNNAttributor(width=0.05, max_epochs=1, random_state=0).fit(X, y)
+    np.testing.assert_array_equal(column.predict_proba(X), flat.predict_proba(X))
     fitted = cnn.fit(X, y)
     with pytest.raises(ValueError, match="trained on 16x16"):
         fitted.predict(np.zeros((2, 32, 32, 3), np.uint8))

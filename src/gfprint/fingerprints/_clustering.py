@@ -10,10 +10,11 @@ import numpy as np
 import scipy.fft
 from scipy.stats import norm
 from sklearn.base import BaseEstimator, ClusterMixin
-from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+from sklearn.utils.validation import check_array, validate_data
 
 from .._param_validation import Interval, StrOptions, fit_context
 from .._utils import progress
+from .._validation import check_fitted
 from ..metrics import match_fingerprints, normalize
 from ._classifier import _ndim
 
@@ -62,11 +63,12 @@ class FingerprintClustering(ClusterMixin, BaseEstimator):
         estimated at most 0.18 and groups of one generator's images at 0.3 to 0.5
         (its modes), which is where the default sits.
     min_cluster_size : int, default=5
-        Groups smaller than this are reported as unclustered (label ``-1``) and take
-        no part in the second stage. A group of two to four images is weak evidence
-        of a source; on the built-in zoo such groups were pairs and triples of real
-        photos (two of them cut from overlapping parts of one photo) and splinters
-        of the generator with the weakest fingerprint. ``min_cluster_size=2`` reports them.
+        Groups smaller than this (at least 2) are reported as unclustered (label
+        ``-1``) and take no part in the second stage. A group of two to four images
+        is weak evidence of a source; on the built-in zoo such groups were pairs and
+        triples of real photos (two of them cut from overlapping parts of one photo)
+        and splinters of the generator with the weakest fingerprint.
+        ``min_cluster_size=2`` reports them.
     n_neighbors : int, default=20
         Each residual's most correlated residuals: the candidates for a merge in the
         first stage (groups are then compared with all groups of two or more
@@ -239,7 +241,7 @@ class FingerprintClustering(ClusterMixin, BaseEstimator):
         "threshold": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
         "false_alarm_rate": [Interval(Real, 0, 1, closed="neither")],
         "min_fingerprint_correlation": [Interval(Real, 0, 1, closed="both")],
-        "min_cluster_size": [Interval(Integral, 1, None, closed="left")],
+        "min_cluster_size": [Interval(Integral, 2, None, closed="left")],
         "n_neighbors": [Interval(Integral, 1, None, closed="left")],
         "resolution": [Interval(Real, 0, None, closed="left"), None],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
@@ -299,7 +301,7 @@ class FingerprintClustering(ClusterMixin, BaseEstimator):
                 break
         if self.resolution is not None:
             links = [(a, b) for v, a, b in mutual if v >= self.threshold_]
-            _merge_linked(groups, links, max(self.min_cluster_size, 2), self.resolution)
+            _merge_linked(groups, links, self.min_cluster_size, self.resolution)
         self._set_labels(X, groups)
         self._member_sums = _label_sums(rows, self.labels_, self.n_clusters_)
         self.member_correlation_ = _member_correlation(
@@ -337,7 +339,7 @@ class FingerprintClustering(ClusterMixin, BaseEstimator):
         -------
         labels : ndarray of int, shape (n,)
         """
-        check_is_fitted(self)
+        check_fitted(self)
         if not self._aligned(X):
             return self._predict_searched(X)
         if len(self._shape) == 1:  # rows: scikit-learn's feature checks
@@ -408,7 +410,7 @@ class FingerprintClustering(ClusterMixin, BaseEstimator):
         roots, sizes = groups.roots()
         order = np.argsort(-sizes, kind="stable")
         roots, sizes = roots[order], sizes[order]
-        kept = sizes >= max(self.min_cluster_size, 2)
+        kept = sizes >= self.min_cluster_size
         labels = np.full(len(X), -1, dtype=np.intp)
         for k, root in enumerate(roots[kept]):
             labels[groups.members[root]] = k

@@ -106,6 +106,8 @@ def ncc(residuals, fingerprints, *, batch_size=256) -> np.ndarray:
             f"residuals of shape {r.shape[1:]} cannot be compared with fingerprints of "
             f"shape {f.shape[1:]}; both need the same size."
         )
+    if len(r) == 0:
+        return np.empty((0, len(f)), np.float64)
     d = int(np.prod(r.shape[1:]))
     fn = normalize(f.reshape(len(f), d)).astype(r.dtype, copy=False)
     fn_sums = fn.sum(axis=1, dtype=np.float64)
@@ -274,7 +276,12 @@ def pce(a, b, *, shift_range=(0, 0), neighborhood=11, return_peak=False):
     >>> pce(k + rng.normal(size=k.shape), k) > 100
     True
     """
-    sy, sx = (int(v) for v in shift_range)
+    shifts = np.asarray(shift_range)
+    if shifts.shape != (2,) or shifts.dtype.kind not in "iu":
+        raise ValueError(
+            f"shift_range must be two integers (rows, columns), got {shift_range!r}."
+        )
+    sy, sx = (int(v) for v in shifts)
     if neighborhood < 1 or neighborhood % 2 == 0:
         raise ValueError(f"neighborhood must be a positive odd integer, got {neighborhood}.")
     cc = crosscorr_2d(a, b)
@@ -327,6 +334,8 @@ def pce_all_pairs(residuals, fingerprints, *, neighborhood=11) -> np.ndarray:
     >>> bool(np.isclose(scores[0, 0], pce(residuals[0], k[0])))
     True
     """
+    if neighborhood % 2 == 0:
+        raise ValueError(f"neighborhood must be a positive odd integer, got {neighborhood}.")
     r = _float(residuals, "residuals")
     f = _float(fingerprints, "fingerprints")
     if r.ndim == 3:

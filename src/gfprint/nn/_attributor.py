@@ -13,7 +13,7 @@ import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_array
+from sklearn.utils.validation import check_array, column_or_1d
 
 from .._param_validation import HasMethods, Interval, StrOptions, fit_context, validate_parameters
 from .._utils import atomic_path
@@ -535,6 +535,8 @@ class CNNAttributor(ClassifierMixin, TransformerMixin, BaseEstimator):
         self._check_device()
         images = self._images(X, fitting=True)
         y = np.asarray(y)
+        if y.ndim == 2 and y.shape[1] == 1:  # a column: scikit-learn warns and flattens
+            y = column_or_1d(y, warn=True)
         if y.ndim != 1 or len(y) != images.n_images:
             raise ValueError(
                 f"y must hold one label per image: got shape {y.shape} for "
