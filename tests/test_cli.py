@@ -119,7 +119,7 @@ def test_a_bad_image_is_a_row_and_the_rest_are_kept(folders, tmp_path, capsys):
     rows = {Path(r["image"]).name: r for r in json.loads(out)}
     assert code == 1 and len(rows) == 5
     assert rows["broken.png"]["decision"] == "error" and "broken.png" in rows["broken.png"]["error"]
-    assert "1 channel(s), but the others have 3" in rows["grey.png"]["error"]
+    assert "cannot be matched to fingerprints of shape (128, 128, 3)" in rows["grey.png"]["error"]
     assert all(rows[f"{i}.png"]["prediction"] == "gan_a" for i in range(3))
     assert "2 of 5 images could not be attributed" in err
     code, out, err = run(capsys, "attribute", model, images, "--strict")
@@ -621,3 +621,15 @@ def test_worker_and_crop_counts_are_checked_before_any_work(folders, tmp_path, c
         with pytest.raises(SystemExit) as exit_:
             main(["fit", str(folders / "train"), "-o", str(tmp_path / "m.npz"), *option])
         assert exit_.value.code == 2 and option[0] in capsys.readouterr().err
+
+
+def test_a_grey_image_sorted_first_does_not_fail_the_colour_ones(folders, tmp_path, capsys):
+    """The first readable image set the channel count: one grey image named to sort
+    first made every colour image of the fit (and of a cluster) an error."""
+    train = tmp_path / "train"
+    shutil.copytree(folders / "train", train)
+    Image.fromarray(np.zeros((128, 128), np.uint8)).save(train / "gan_a" / "+grey.png")
+    model = tmp_path / "m.npz"
+    code, out, err = run(capsys, "fit", train, "-o", model)
+    assert code == 1 and "Saved 2 fingerprints of 128x128 (gan_a: 5, gan_b: 5, real: 5)" in out
+    assert err.count("most images are colour") == 1 and "+grey.png" in err

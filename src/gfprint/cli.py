@@ -135,19 +135,37 @@ def _read_one(path, crop):
     return img
 
 
-def _residual_chunks(paths, extractor, crop, args, desc):
+def _common_channels(paths):
+    """The channel count (1 or 3) most of ``paths`` have, read from their headers.
+
+    Unreadable files are left out (reading them reports them later); a tie gives 3.
+    """
+    from ._validation import _image_header
+
+    counts = {1: 0, 3: 0}
+    for path in paths:
+        try:
+            counts[_image_header(path)[2]] += 1
+        except (GfprintError, ValueError, OSError):
+            continue
+    return 1 if counts[1] > counts[3] else 3
+
+
+def _residual_chunks(paths, extractor, crop, args, desc, *, same_channels=True):
     """Residuals of ``paths`` by chunk and size: yields ``(indices, residuals, errors)``.
 
     Each chunk's images are grouped by size, one stack per size. ``errors`` maps the
     index of every image of the chunk that could not be used to the reason (given
     with the chunk's first group); with ``--strict`` the first one stops the command
-    instead. All images must have the first image's number of channels.
+    instead. With ``same_channels`` (fitting, clustering), images must have the
+    channel count that most of ``paths`` have, whatever their order; scoring against
+    a model leaves that to the model (images of other channels fail as a group).
     """
     import numpy as np
 
     from ._validation import _stack_mixed_dtypes
 
-    channels = None
+    channels = _common_channels(paths) if same_channels else None
     with _progress(len(paths), desc, args.quiet) as bar:
         for start in range(0, len(paths), _CHUNK):
             groups, errors = {}, {}
@@ -155,10 +173,10 @@ def _residual_chunks(paths, extractor, crop, args, desc):
                 try:
                     img = _read_one(paths[i], crop)
                     c = 1 if img.ndim == 2 else img.shape[2]
-                    channels = c if channels is None else channels
-                    if c != channels:
+                    if channels is not None and c != channels:
                         raise CommandError(
-                            f"image with {c} channel(s), but the others have {channels}"
+                            f"{'grey' if c == 1 else 'colour'} image, but most images are "
+                            f"{'grey' if channels == 1 else 'colour'}"
                         )
                 except (GfprintError, ValueError, OSError) as exc:
                     reason = str(exc).splitlines()[0]
@@ -458,7 +476,8 @@ def _score_paths(clf, meta, paths, args, desc):
     # calibrated on them: score the same crops.
     crop = tuple(meta["crop"]) if meta.get("crop") else None
     rows = [None] * len(paths)
-    for idx, R, errors in _residual_chunks(paths, extractor, crop, args, desc):
+    for idx, R, errors in _residual_chunks(paths, extractor, crop, args, desc,
+                                           same_channels=False):
         if R is not None:
             try:
                 found, scores = clf._scored(R)  # the search's placements, when it ran
