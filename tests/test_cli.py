@@ -633,3 +633,22 @@ def test_a_grey_image_sorted_first_does_not_fail_the_colour_ones(folders, tmp_pa
     code, out, err = run(capsys, "fit", train, "-o", model)
     assert code == 1 and "Saved 2 fingerprints of 128x128 (gan_a: 5, gan_b: 5, real: 5)" in out
     assert err.count("most images are colour") == 1 and "+grey.png" in err
+
+
+def test_an_image_called_real_is_no_match(folders, tmp_path, capsys):
+    """Without a threshold every row said "match", those predicted real too."""
+    model = tmp_path / "m.npz"
+    assert run(capsys, "fit", folders / "train", "-o", model, "--quiet")[0] == 0
+    noise = tmp_path / "noise"  # images of no camera: about half score below 0
+    noise.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(6):
+        Image.fromarray(rng.integers(0, 256, (128, 128, 3), dtype=np.uint8)).save(
+            noise / f"{i}.png")
+    code, out, _ = run(capsys, "attribute", model, folders / "test" / "gan_a", noise,
+                       "--format", "json")
+    rows = json.loads(out)
+    assert code == 0 and {r["prediction"] for r in rows} >= {"real", "gan_a"}
+    for r in rows:
+        assert r["decision"] == ("no match" if r["prediction"] == "real" else "match")
+        assert (r["prediction"] == "real") == (r["score"] < 0)  # the real class's 0

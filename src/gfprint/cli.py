@@ -471,7 +471,8 @@ def _score_paths(clf, meta, paths, args, desc):
     camera = meta.get("camera", False)  # the camera classifier takes the images
     extractor = None if camera else _extractor(meta["extractor"], args.jobs)
     sources = [str(s) for s in clf.fingerprint_sources_]
-    threshold = clf.threshold_
+    fingerprinted = {str(c) for c in clf.fingerprint_classes_}
+    clf.threshold_  # noqa: B018 - a bad threshold fails here, before any work
     # A model fitted with --size saw centre crops, and its --fpr threshold was
     # calibrated on them: score the same crops.
     crop = tuple(meta["crop"]) if meta.get("crop") else None
@@ -496,7 +497,9 @@ def _score_paths(clf, meta, paths, args, desc):
         order = np.argsort(-scores, axis=1)
         for k, i in enumerate(idx):
             best, second = order[k, 0], (order[k, 1] if scores.shape[1] > 1 else None)
-            match = threshold is None or scores[k, best] >= threshold
+            # A match is a prediction of a fingerprinted source: not "unknown" below the
+            # threshold, nor the real class (below the threshold, or below 0 without one).
+            match = str(pred[k]) in fingerprinted
             rows[i] = {
                 "image": _safe(paths[i]),
                 "prediction": str(pred[k]),
