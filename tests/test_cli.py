@@ -652,3 +652,23 @@ def test_an_image_called_real_is_no_match(folders, tmp_path, capsys):
     for r in rows:
         assert r["decision"] == ("no match" if r["prediction"] == "real" else "match")
         assert (r["prediction"] == "real") == (r["score"] < 0)  # the real class's 0
+
+
+def test_outputs_never_overwrite_inputs(folders, tmp_path, capsys):
+    """-o naming an input image (or the model, or the other output) replaced it silently."""
+    train = tmp_path / "train"
+    shutil.copytree(folders / "train", train)
+    victim = train / "gan_a" / "0.png"
+    before = victim.read_bytes()
+    code, _, err = run(capsys, "fit", train, "-o", victim)
+    assert code == 2 and "would overwrite an input" in err
+    code, _, err = run(capsys, "cluster", train, "-o", victim)
+    assert code == 2 and "would overwrite an input" in err
+    model = tmp_path / "m.npz"
+    assert run(capsys, "fit", train, "-o", model, "--quiet")[0] == 0
+    code, _, err = run(capsys, "localize", victim, "-m", model, "-o", victim)
+    assert code == 2 and "would overwrite an input" in err
+    same = tmp_path / "same.png"
+    code, _, err = run(capsys, "localize", victim, "-m", model, "-o", same, "--arrays", same)
+    assert code == 2 and "both the map and the arrays file" in err
+    assert victim.read_bytes() == before and not same.exists()

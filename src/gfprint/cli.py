@@ -107,6 +107,27 @@ def _check_output(path, what="output"):
         raise CommandError(f"{_safe(parent)}: cannot write the {what} here.")
 
 
+def _refuse_overwriting(outputs, inputs):
+    """Refuse an output that is one of the inputs, or that two outputs share.
+
+    ``outputs`` holds ``(what, path)`` pairs (``path`` None when not asked for);
+    ``inputs`` the image files and models the command reads. Checked before any work.
+    """
+    read = {os.path.realpath(p): p for p in inputs}
+    written = {}
+    for what, path in outputs:
+        if path is None:
+            continue
+        real = os.path.realpath(path)
+        if real in read:
+            raise CommandError(
+                f"{_safe(path)}: the {what} would overwrite an input ({_safe(read[real])})."
+            )
+        if real in written:
+            raise CommandError(f"{_safe(path)}: given as both the {written[real]} and the {what}.")
+        written[real] = what
+
+
 def _emit(text):
     """Write to standard output in pieces, so that a reader who left is noticed soon."""
     for start in range(0, len(text), 1 << 16):
@@ -390,6 +411,7 @@ def cmd_fit(args) -> int:
 
     _check_output(args.output, "model file")
     data = load_image_folder(args.root, lazy=True)
+    _refuse_overwriting([("model file", args.output)], data.paths)
     names = [str(n) for n in data.target_names]
     reals = _real_classes(names, args.real)
     y = data.target.astype(object)
@@ -586,6 +608,7 @@ def cmd_cluster(args) -> int:
     )
     validate_parameters(clu)
     paths = _image_files(args.images)
+    _refuse_overwriting([("output", args.output), ("model file", args.model)], paths)
     settings = _residual_settings(args.camera)
     crop = None if args.size is None else (args.size, args.size)
     extractor = _extractor(settings, args.jobs)
@@ -663,6 +686,8 @@ def cmd_localize(args) -> int:
         raise CommandError(f"{_safe(args.output)}: the map is written as .png or .tif.")
     if args.arrays is not None:
         _check_output(args.arrays, "arrays file")
+    _refuse_overwriting([("map", args.output), ("arrays file", args.arrays)],
+                        [args.image, args.model])
     clf, meta = _load_model(args.model)
     camera = meta.get("camera", False)
     source = None
