@@ -672,3 +672,20 @@ def test_outputs_never_overwrite_inputs(folders, tmp_path, capsys):
     code, _, err = run(capsys, "localize", victim, "-m", model, "-o", same, "--arrays", same)
     assert code == 2 and "both the map and the arrays file" in err
     assert victim.read_bytes() == before and not same.exists()
+
+
+def test_evaluate_names_failed_images_and_checks_plots_first(folders, tmp_path, capsys):
+    model = tmp_path / "m.npz"
+    assert run(capsys, "fit", folders / "train", "-o", model, "--quiet")[0] == 0
+    test = tmp_path / "test"
+    shutil.copytree(folders / "test", test)
+    (test / "gan_a" / "broken.png").write_bytes(b"not an image")
+    code, out, err = run(capsys, "evaluate", model, test)  # text: no rows to show it
+    assert code == 1 and "broken.png: " in err and "(listed above)" in err
+    taken = tmp_path / "a_file"
+    taken.write_text("")
+    code, out, err = run(capsys, "evaluate", model, test, "--plots", taken)
+    assert code == 2 and out == "" and "is a file" in err  # before the work, not after
+    code, out, err = run(capsys, "evaluate", model, folders / "test", "--plots",
+                         tmp_path / "new" / "plots")  # parents are made
+    assert code == 0 and (tmp_path / "new" / "plots" / "confusion_matrix.png").exists()

@@ -795,9 +795,13 @@ def cmd_evaluate(args) -> int:
 
     clf, meta = _load_model(args.model)
     _apply_decision_options(clf, args)
-    if args.plots:
+    if args.plots:  # a folder, made (with its parents) if missing
         plots = Path(args.plots)
-        _check_output(plots / "confusion_matrix.png" if plots.is_dir() else plots, "plots")
+        if plots.exists() and not plots.is_dir():
+            raise CommandError(f"{_safe(plots)}: --plots names a folder, and this is a file.")
+        nearest = next((p for p in (plots, *plots.parents) if p.exists()), Path("."))
+        if not os.access(nearest, os.W_OK):
+            raise CommandError(f"{_safe(nearest)}: cannot write the plots here.")
     data = load_image_folder(args.root, lazy=True)
     y = [str(t) for t in data.target]
     if clf.null_class is not None:  # this folder's real images: the model's real class
@@ -815,9 +819,14 @@ def cmd_evaluate(args) -> int:
     if args.plots:
         _evaluate_plots(args.plots, y, rows, summary, sources, meta, clf)
     failed = summary["errors"]
+    if failed and args.format == "text":  # the text report has no rows to show them
+        for r in rows:
+            if r["decision"] == "error":
+                print(f"gfprint evaluate: {r['image']}: {r['error']}", file=sys.stderr)
     if failed:
+        where = "listed above" if args.format == "text" else "decision 'error' in their rows"
         print(f"gfprint evaluate: {failed} of {len(rows)} images could not be used "
-              "(decision 'error' in their rows).", file=sys.stderr)
+              f"({where}).", file=sys.stderr)
     return EXIT_IMAGES_FAILED if failed else 0
 
 
