@@ -689,3 +689,19 @@ def test_evaluate_names_failed_images_and_checks_plots_first(folders, tmp_path, 
     code, out, err = run(capsys, "evaluate", model, folders / "test", "--plots",
                          tmp_path / "new" / "plots")  # parents are made
     assert code == 0 and (tmp_path / "new" / "plots" / "confusion_matrix.png").exists()
+
+
+def test_nothing_in_the_folders_is_dropped_in_silence(folders, tmp_path, capsys):
+    """Sub-folders of a source folder were skipped, and broken links dropped, unsaid."""
+    train = tmp_path / "train"
+    shutil.copytree(folders / "train", train)
+    shutil.copytree(folders / "train" / "gan_b", train / "gan_a" / "more")
+    (train / "gan_a" / "gone.png").symlink_to(tmp_path / "nowhere.png")
+    model = tmp_path / "m.npz"
+    code, out, err = run(capsys, "fit", train, "-o", model)
+    assert code == 1 and "1 folder(s) inside the source folders" in err and "gan_a/more" in err
+    assert "gone.png" in err and "gan_a: 5," in out
+    code, out, err = run(capsys, "attribute", model, train / "gan_a", "--format", "json")
+    rows = json.loads(out)  # 5 images, the 5 of the sub-folder and the broken link
+    gone = [r for r in rows if r["image"].endswith("gone.png")]
+    assert code == 1 and len(rows) == 11 and gone[0]["decision"] == "error"

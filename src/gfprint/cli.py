@@ -83,7 +83,9 @@ def _image_files(items) -> list[str]:
                 dirs.sort()
                 found += [
                     os.path.join(top, n) for n in sorted(names)
-                    if n.lower().endswith(_IMAGE_SUFFIXES) and os.path.isfile(os.path.join(top, n))
+                    # A broken link named like an image stays: its row reports it.
+                    if n.lower().endswith(_IMAGE_SUFFIXES)
+                    and not os.path.isdir(os.path.join(top, n))
                 ]
             if not found:
                 raise CommandError(f"{_safe(p)}: no image files in this folder.")
@@ -93,6 +95,17 @@ def _image_files(items) -> list[str]:
         else:
             raise CommandError(f"{_safe(p)}: no such file or folder.")
     return files
+
+
+def _note_subfolders(args, root, sources):
+    """Say which folders inside the source folders were not read (ROOT/<source>/<image>)."""
+    inner = [_safe(f"{name}/{p.name}") for name in sources
+             for p in sorted((Path(root) / name).iterdir())
+             if p.is_dir() and not p.name.startswith(".")]
+    if inner:
+        more = f" and {len(inner) - 5} more" if len(inner) > 5 else ""
+        _note(args, f"not read: {len(inner)} folder(s) inside the source folders (only "
+                    f"ROOT/<source>/<image> files count): {', '.join(inner[:5])}{more}")
 
 
 def _check_output(path, what="output"):
@@ -412,6 +425,7 @@ def cmd_fit(args) -> int:
     _check_output(args.output, "model file")
     data = load_image_folder(args.root, lazy=True)
     _refuse_overwriting([("model file", args.output)], data.paths)
+    _note_subfolders(args, args.root, data.target_names)
     names = [str(n) for n in data.target_names]
     reals = _real_classes(names, args.real)
     y = data.target.astype(object)
@@ -803,6 +817,7 @@ def cmd_evaluate(args) -> int:
         if not os.access(nearest, os.W_OK):
             raise CommandError(f"{_safe(nearest)}: cannot write the plots here.")
     data = load_image_folder(args.root, lazy=True)
+    _note_subfolders(args, args.root, data.target_names)
     y = [str(t) for t in data.target]
     if clf.null_class is not None:  # this folder's real images: the model's real class
         reals = set(meta.get("real") or [])

@@ -70,7 +70,10 @@ def load_image_folder(root, *, lazy=False, suffixes=_IMAGE_SUFFIXES):
     wanted = tuple(s.lower() for s in suffixes)
     paths, target = [], []
     for src in sources:
-        files = sorted(p for p in src.iterdir() if p.is_file() and p.name.lower().endswith(wanted))
+        # Not is_file(): a broken link named like an image is kept, so that reading it
+        # reports it instead of dropping it in silence.
+        files = sorted(p for p in src.iterdir()
+                       if not p.is_dir() and p.name.lower().endswith(wanted))
         if not files:
             raise ValueError(f"source folder {os.fspath(src)!r} contains no image files.")
         paths += [os.fspath(p) for p in files]
