@@ -112,6 +112,24 @@ def test_crops_of_drawn_sizes_come_as_a_list_of_windows():
     assert [g.shape for g in grey] == [c.shape[:2] for c in crops]
 
 
+def test_a_chain_with_a_crop_of_drawn_size_gives_a_list_too():
+    """It failed with "outputs must share a shape", depending on the draws."""
+    x = np.random.default_rng(0).integers(0, 256, (6, 50, 50, 3), dtype=np.uint8)
+    crop = RandomCrop(fraction=(0.05, 0.2), resize=False)
+    out = RandomPerturbation(p=1.0, crop=crop, random_state=1).transform(x)
+    assert isinstance(out, list) and len(out) == 6 and len({o.shape for o in out}) > 1
+    assert all(40 <= o.shape[0] <= 48 and o.shape[0] == o.shape[1] for o in out)
+
+
+def test_jpeg_checks_its_arguments():
+    with pytest.raises(ValueError, match="quality"):  # 1-95
+        jpeg(np.zeros((8, 8, 3), np.uint8), 200)
+    with pytest.raises(TypeError, match="uint8"):  # was Pillow's "Cannot handle"
+        jpeg(np.zeros((8, 8, 3), np.uint16), 50)
+    with pytest.raises(ValueError, match="shape"):  # was "Invalid mode"
+        jpeg(np.zeros((8, 8, 4), np.uint8), 50)
+
+
 def test_relighting_is_smooth_and_multiplicative():
     x = np.full((1, 64, 64, 3), 120, np.uint8)
     out = Relighting(strength=0.4, random_state=3).transform(x)[0].astype(float)

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import io
+from numbers import Integral
 
 import numpy as np
 from PIL import Image
+
+from ._param_validation import Interval, validate_params
 
 __all__ = ["jpeg", "resize_bilinear"]
 
@@ -22,6 +25,12 @@ def _back(pil: Image.Image, like: np.ndarray) -> np.ndarray:
     return out.reshape(out.shape[:2] + (1,)) if like.ndim == 3 and like.shape[2] == 1 else out
 
 
+@validate_params(
+    {
+        "image": ["array-like"],
+        "quality": [Interval(Integral, 1, 95, closed="both")],
+    }
+)
 def jpeg(image: np.ndarray, quality: int) -> np.ndarray:
     """Encode a uint8 image as JPEG at ``quality`` with Pillow and decode it.
 
@@ -30,7 +39,8 @@ def jpeg(image: np.ndarray, quality: int) -> np.ndarray:
     image : ndarray of uint8, shape (H, W), (H, W, 1) or (H, W, 3)
         The image.
     quality : int
-        JPEG quality, 1-95.
+        JPEG quality, 1-95 (Pillow's advice: above 95 the encoder stops compressing
+        and only grows the file).
 
     Returns
     -------
@@ -43,6 +53,21 @@ def jpeg(image: np.ndarray, quality: int) -> np.ndarray:
     >>> jpeg(np.full((8, 8, 3), 100, np.uint8), 75).shape
     (8, 8, 3)
     """
+    image = np.asarray(image)
+    if image.dtype != np.uint8:
+        raise TypeError(
+            f"image has dtype {image.dtype}; JPEG takes uint8 (for floats on [0, 1]: "
+            "np.rint(image * 255).astype(np.uint8))."
+        )
+    if not (image.ndim == 2 or (image.ndim == 3 and image.shape[2] in (1, 3))):
+        raise ValueError(
+            f"image has shape {image.shape}; expected (H, W), (H, W, 1) or (H, W, 3)."
+        )
+    return _jpeg(image, quality)
+
+
+def _jpeg(image: np.ndarray, quality: int) -> np.ndarray:
+    """:func:`jpeg` without the checks, for callers that validated their images."""
     buf = io.BytesIO()
     _pil(image).save(buf, format="JPEG", quality=int(quality))
     buf.seek(0)

@@ -639,6 +639,7 @@ def cmd_cluster(args) -> int:
     R = np.concatenate([r for _, r in by_size[shape]])
     n_used = len(idx)
     if n_used < 2:
+        _report_errors(args, errors, paths)  # the reasons, if files were the cause
         raise CommandError(f"clustering needs at least 2 images of one size, got {n_used}.")
     _note(args, f"clustering {n_used} residuals of {shape[0]}x{shape[1]}")
     clu.fit(R)

@@ -18,7 +18,7 @@ from scipy import ndimage
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import check_random_state
 
-from ._image import jpeg, resize_bilinear
+from ._image import _jpeg, jpeg, resize_bilinear
 from ._param_validation import HasMethods, Interval, fit_context, validate_parameters
 from ._validation import check_images
 
@@ -374,7 +374,7 @@ class JPEGCompression(Perturbation):
     def _perturb_one(self, image, rng):
         low, high = self._bounds()
         quality = int(rng.randint(low, high + 1))
-        return jpeg(image, quality)
+        return _jpeg(image, quality)
 
 
 class Relighting(Perturbation):
@@ -542,6 +542,9 @@ class RandomPerturbation(Perturbation):
     def _check(self):
         for stage in self._stages():
             stage._check()
+
+    def _sizes_vary(self):  # a crop that is not resized back: a list, as for the crop
+        return any(stage._sizes_vary() for stage in self._stages())
 
     def _perturb_one(self, image, rng):
         for stage in self._stages():

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.utils import Bunch
 
-from .._image import jpeg
+from .._image import _jpeg
 from ..exceptions import GfprintError
 
 __all__ = ["DIFFICULTIES", "load_gan_zoo", "zoo_sources"]
@@ -149,7 +149,7 @@ def _degrade(images: np.ndarray, difficulty: str, rng: np.random.Generator) -> n
             [img[y : y + CROP_SIZE, x : x + CROP_SIZE] for img, y, x in zip(images, oy, ox)]
         )
     if difficulty in ("jpeg", "crop+jpeg"):
-        images = np.stack([jpeg(img, JPEG_QUALITY) for img in images])
+        images = np.stack([_jpeg(img, JPEG_QUALITY) for img in images])
     return np.ascontiguousarray(images)
 
 
