@@ -705,3 +705,33 @@ def test_nothing_in_the_folders_is_dropped_in_silence(folders, tmp_path, capsys)
     rows = json.loads(out)  # 5 images, the 5 of the sub-folder and the broken link
     gone = [r for r in rows if r["image"].endswith("gone.png")]
     assert code == 1 and len(rows) == 11 and gone[0]["decision"] == "error"
+
+
+def test_progress_counts_a_chunk_once_its_work_is_done(folders, monkeypatch):
+    """The bar counted each chunk as soon as its files were read, before its residuals
+    and scores, so it could show 100 % with all of that still to do."""
+    import contextlib
+    from types import SimpleNamespace
+
+    from gfprint import cli
+
+    log = []
+
+    @contextlib.contextmanager
+    def recorder(total, desc, quiet):
+        yield SimpleNamespace(update=lambda n: log.append(("done", n)))
+
+    monkeypatch.setattr(cli, "_progress", recorder)
+    monkeypatch.setattr(cli, "_CHUNK", 4)
+    paths = sorted(str(p) for p in (folders / "train").rglob("*.png"))  # 15: 4 chunks
+    args = SimpleNamespace(quiet=True, strict=False)
+    for idx, _, _ in cli._residual_chunks(paths, None, None, args, "test"):
+        log.append(("used", len(idx)))
+    assert [n for what, n in log if what == "done"] == [4, 4, 4, 3]
+    used = done = 0
+    for what, n in log:  # a chunk is counted after its images were handed over
+        if what == "used":
+            used += n
+        else:
+            done += n
+            assert used >= done

@@ -221,7 +221,6 @@ def _residual_chunks(paths, extractor, crop, args, desc, *, same_channels=True):
                 groups.setdefault(img.shape, ([], []))
                 groups[img.shape][0].append(img)
                 groups[img.shape][1].append(i)
-            bar.update(min(_CHUNK, len(paths) - start))
             for images, ok in groups.values():
                 mixed = _stack_mixed_dtypes(images)  # 8- and 16-bit: each by its own type
                 stack = np.stack(images) if mixed is None else mixed
@@ -237,6 +236,9 @@ def _residual_chunks(paths, extractor, crop, args, desc, *, same_channels=True):
                 errors = {}
             if errors or not groups:
                 yield np.array([], dtype=int), None, errors
+            # After the residuals and what the caller did with them (scores, sums), so
+            # that the bar does not run ahead of the work.
+            bar.update(min(_CHUNK, len(paths) - start))
 
 
 def _report_errors(args, errors, paths):
