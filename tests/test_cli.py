@@ -735,3 +735,13 @@ def test_progress_counts_a_chunk_once_its_work_is_done(folders, monkeypatch):
         else:
             done += n
             assert used >= done
+
+
+def test_cluster_writes_no_nan(dump, tmp_path, capsys):
+    """With no cluster, every correlation was written as "nan"; an empty cell now."""
+    out_csv = tmp_path / "clusters.csv"
+    code, out, _ = run(capsys, "cluster", dump, "-o", out_csv, "--camera", "--min-size", "100")
+    assert "Found 0 clusters" in out
+    rows = _cluster_rows(out_csv)
+    assert "nan" not in out_csv.read_text().lower()
+    assert all(r["correlation"] == "" for r in rows)

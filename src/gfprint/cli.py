@@ -653,7 +653,8 @@ def cmd_cluster(args) -> int:
 
     for k, i in enumerate(idx):
         label = int(clu.labels_[k])
-        rows[i].update(cluster=label, correlation=float(clu.member_correlation_[k]),
+        corr = float(clu.member_correlation_[k])  # NaN when there is no cluster at all
+        rows[i].update(cluster=label, correlation=corr if np.isfinite(corr) else None,
                        matched="cluster", cluster_size=size_of(label))
     # Images of other sizes: placed on the clusters' fingerprints at their best shift.
     others = [(j, r) for size, parts in by_size.items() if size != shape
