@@ -1,8 +1,9 @@
 """The ``gfprint`` command: fingerprint, attribute, evaluate, cluster and localize images.
 
 No forensic logic of its own: it drives ``ResidualExtractor``,
-``PRNUFingerprintClassifier`` and ``FingerprintClustering`` over files, streams them in
-chunks, and formats what they return.
+``PRNUFingerprintClassifier`` (``CameraFingerprintClassifier`` with ``--camera``) and
+``FingerprintClustering`` over files, streams them in chunks, and formats what they
+return; ``gfprint demo`` runs the zoo study of :func:`gfprint.studies.run_zoo_demo`.
 
 Size policy: images of any size are fitted and attributed. At ``fit`` time, images
 of mixed sizes are placed at the top-left corner of one canvas, the largest height by
@@ -993,10 +994,11 @@ def _parser():
                    choices=["wavelet", "wiener", "gaussian", "median"],
                    help="denoiser of the residual (default wavelet)")
     p.add_argument("--levels", type=_levels, default=None,
-                   help="wavelet levels or 'auto' (default auto)")
+                   help="wavelet levels or 'auto' (default auto; 4 with --camera, which "
+                   "takes a number)")
     p.add_argument("--sigma", type=_sigma, default=None,
                    help="denoiser noise std in 8-bit levels, or 'auto' per image "
-                   "(default 3; 5 with --camera)")
+                   "(default 3; 5 with --camera, which takes a number)")
     p.add_argument("--size", type=_size, default=None,
                    help="centre-crop every image to SIZE x SIZE, here and when the model "
                    "scores images (default: images of mixed sizes share one canvas, "

@@ -73,7 +73,9 @@ class CameraFingerprintClassifier(PRNUFingerprintClassifier):
     ----------
     fingerprints_ : ndarray of float32, shape (n_fingerprints, H, W)
         The MLE fingerprints, after zero-mean and Wiener-DFT.
-    classes_, fingerprint_sources_, fingerprint_classes_, image_shape_, null_scores_
+    classes_, fingerprint_sources_, fingerprint_classes_, n_images_per_class_
+        As in :class:`PRNUFingerprintClassifier`.
+    image_shape_, n_features_in_, null_scores_, threshold_
         As in :class:`PRNUFingerprintClassifier`; ``image_shape_`` is the images'
         ``(H, W, C)``.
 

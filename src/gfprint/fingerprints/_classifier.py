@@ -66,7 +66,8 @@ class PRNUFingerprintClassifier(ClassifierMixin, BaseEstimator):
     similarity : {"ncc", "pce"}, default="ncc"
         ``"ncc"``: normalized cross-correlation (zero-mean, unit-norm inner product;
         works on any residual shape). ``"pce"``: peak-to-correlation energy at zero
-        shift (Goljan); needs 2-D residual planes ``(n, H, W)``, or rows ``(n, d)``
+        shift (Goljan), on planes ``(n, H, W)``, colour residuals ``(n, H, W, C)``
+        (correlated channel by channel, the planes added) or rows ``(n, d)``
         taken as ``1 x d`` planes.
     search : {"auto", "none", "shift", "scale"}, default="auto"
         How a residual is placed on a fingerprint (Goljan & Fridrich 2008; see
