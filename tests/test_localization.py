@@ -67,7 +67,11 @@ def test_localize_finds_the_square_without_the_fingerprint():
     inner = np.zeros_like(mask)
     inner[56:104, 48:96] = True  # the square less half a window
     outer = ~uniform_filter(mask.astype(float), 24).astype(bool)
-    assert result.probability[inner].max() < 0.05
+    # No window of the square is called present, and nearly all are far from it.
+    # (Its largest null excursion, 2.7 null spreads, reaches 0.07: the null spread
+    # is the exact 1/16 of white fields now, where the whole-plane sum gave 6 % more.)
+    assert (result.probability[inner] < 0.5).all()
+    assert np.quantile(result.probability[inner], 0.99) < 0.01
     assert result.probability[outer].min() > 0.95
     # 0.5 f + unit noise: NCC 0.5 / sqrt(1.25) where the fingerprint is.
     np.testing.assert_allclose(result.expected, 0.5 / np.sqrt(1.25), rtol=0.1)
@@ -179,3 +183,51 @@ def test_camera_localize_finds_the_region_from_another_camera():
     assert crop.offset == (16, 32)
     with pytest.raises(ValueError, match="larger than the camera fingerprints"):
         clf.localize(np.zeros((1, 300, 256, 3), np.uint8))
+
+
+def test_a_periodic_fingerprint_is_found_whatever_the_image_size():
+    """The null spread summed a periodic reference's self-correlation over the whole
+    plane: it grew with the image (0.36 at 256x256, 0.70 at 512x512, against 0.0625)
+    and the region carrying the fingerprint was missed."""
+    rng = np.random.default_rng(0)
+    for side in (128, 256):
+        f = np.tile(rng.normal(size=(8, 8)), (side // 8, side // 8))  # up-sampling-like
+        r = 2 * rng.normal(size=(side, side))
+        inside = np.zeros((side, side), bool)
+        inside[side // 4 : 3 * side // 4, side // 4 : 3 * side // 4] = True
+        r[inside] += f[inside]
+        result = localize(r, f, window=16)
+        far = ~uniform_filter(inside.astype(float), 48).astype(bool)
+        far[:8], far[-8:], far[:, :8], far[:, -8:] = False, False, False, False  # borders
+        # White noise against any reference: 1 / window (the part of the residual
+        # that carries the fingerprint raises the estimate a little).
+        assert result.null_sd == pytest.approx(1 / 16, rel=0.2)
+        assert result.probability[inside].mean() > 0.95
+        assert (result.probability[far] > 0.5).mean() < 0.01
+
+
+def test_probability_never_falls_as_the_correlation_rises():
+    """An anti-correlated image was called "fingerprint present" everywhere."""
+    rng = np.random.default_rng(3)
+    f = rng.normal(size=(128, 128))
+    r = rng.normal(size=(128, 128))
+    r[:, 64:] += 0.5 * f[:, 64:]
+    r[:, :64] -= 0.5 * f[:, :64]
+    result = localize(r, f, window=16)
+    assert result.probability[:, :56].max() < 0.01 and result.probability[:, 72:].min() > 0.99
+    interior = (slice(8, -8), slice(8, -8))  # the same spread everywhere
+    ncc, p = result.ncc[interior].ravel(), result.log_odds[interior].ravel()
+    order = np.argsort(ncc, kind="stable")
+    assert np.all(np.diff(p[order]) >= -1e-4)
+    everywhere = localize(rng.normal(size=(128, 128)) - 0.5 * f, f, window=16)
+    assert everywhere.probability.max() < 0.01
+
+
+def test_a_constant_plane_is_refused():
+    """It gave a confident "absent everywhere" map (a null spread of 6e-8)."""
+    noise = np.random.default_rng(0).normal(size=(32, 32))
+    for r, f in ((noise, np.zeros((32, 32))), (np.ones((32, 32)), noise)):
+        with pytest.raises(ValueError, match="constant"):
+            localize(r, f, window=8)
+        with pytest.raises(ValueError, match="constant"):
+            window_null_sd(r, f, 8)

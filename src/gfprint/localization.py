@@ -124,9 +124,16 @@ def _local_ncc(r, f, window):
 def window_null_sd(residual, reference, window) -> float:
     """Spread of the windowed NCC where the residual does not carry the reference.
 
-    Bartlett's formula for two independent fields: ``var = sum_tau rho_r rho_f / N``
-    with ``N = window**2 * C`` values and ``rho`` the normalized autocorrelations of
-    the residual and of the reference (circular, over the whole plane).
+    Bartlett's formula for two independent fields, over the pairs of values one
+    window holds: ``var = sum_tau n(tau) rho_r(tau) rho_f(tau) / N**2``, with
+    ``N = window**2 * C`` values, ``n(tau) = (window - |tau_y|) (window - |tau_x|)``
+    the pairs of pixels at lag ``tau`` inside a window (for each pair of channels)
+    and ``rho`` the normalized auto- and cross-channel correlations of the residual
+    and of the reference, estimated on the whole plane (circularly). Only lags a
+    window spans count: a periodic fingerprint correlates with itself at every
+    multiple of its period across the plane, but a window sees only those within
+    it. For a window in the interior: near the border, the window reflects the
+    image and counts pixels twice, and the correlation spreads more.
 
     Parameters
     ----------
@@ -147,19 +154,39 @@ def window_null_sd(residual, reference, window) -> float:
     >>> round(window_null_sd(rng.normal(size=(256, 256)), rng.normal(size=(256, 256)), 16), 3)
     0.062
     """
-    return _window_null_sd(*_planes(residual, reference), window)
+    r, f = _planes(residual, reference)
+    _check_not_constant(r, f)
+    return _window_null_sd(r, f, window)
+
+
+def _check_not_constant(r, f):
+    """A constant plane correlates with nothing: no map could be read from it."""
+    for x, name in ((r, "residual"), (f, "reference")):
+        if np.ptp(x) == 0:
+            raise ValueError(f"the {name} is constant: there is no correlation to map.")
 
 
 def _window_null_sd(r, f, window):
-    """:func:`window_null_sd` of checked float64 planes ``(H, W, C)``."""
-    spectra = []
+    """:func:`window_null_sd` of checked float64 planes ``(H, W, C)``, neither constant."""
+    h, w, c = r.shape
+    # Lags of at most window - 1, and fewer than half the plane (circular lags beyond
+    # that are the same lags seen from the other side).
+    lags = [np.r_[0 : k + 1, n - k : n] if k else np.array([0])
+            for n, k in ((h, min(window - 1, (h - 1) // 2)), (w, min(window - 1, (w - 1) // 2)))]
+    pairs = np.outer(*[window - np.minimum(lag, n - lag) for lag, n in zip(lags, (h, w))])
+    spectra, energy = [], []
     for x in (r, f):
         x = x - x.mean()
-        power = np.abs(np.fft.fftn(x)) ** 2
-        total = power.sum()
-        spectra.append(power / total if total > 0 else power)
-    shared = float((spectra[0] * spectra[1]).sum() * r.size)
-    return float(np.sqrt(max(shared, 1e-12) / (window * window * r.shape[2])))
+        spectra.append(np.fft.rfft2(x, axes=(0, 1)))
+        energy.append(float((x * x).sum()))
+    total = 0.0
+    for a in range(c):
+        for b in range(a, c):  # (b, a) adds what (a, b) does, at the opposite lags
+            covs = [np.fft.irfft2(s[..., a] * np.conj(s[..., b]), s=(h, w))[np.ix_(*lags)]
+                    for s in spectra]
+            total += (1 if a == b else 2) * float((pairs * covs[0] * covs[1]).sum())
+    return float(np.sqrt(max(total, 0.0) / (energy[0] * energy[1]) / window**4))
+
 
 
 @dataclass
@@ -217,10 +244,14 @@ def localize(residual, reference, *, window=64, expected=None, n_iter=200) -> Lo
     The windowed correlation :func:`local_ncc` is modelled as a mixture of two
     normal laws: where the fingerprint is absent, mean 0 and the spread
     ``null_sd`` that Bartlett's formula gives for independent fields (known, not
-    fitted); where it is present, a mean ``expected`` (when estimated, at least
-    three null spreads) and a spread of at least ``null_sd``. The mixture is fitted
-    by expectation-maximisation on windows a quarter-window apart, and each pixel
-    gets the posterior probability of the second law.
+    fitted; :func:`window_null_sd`); where it is present, a mean ``expected``
+    (when estimated, at least three null spreads) and a spread of at least
+    ``null_sd``. The mixture is fitted by expectation-maximisation on windows a
+    quarter-window apart, and each pixel gets the posterior probability of the
+    second law, made non-decreasing in the correlation: below the correlation
+    where the two laws' ratio is smallest (negative, when the second law is the
+    wider), the probability keeps that smallest value, so that a strongly
+    negative correlation never counts as evidence of the fingerprint.
 
     Parameters
     ----------
@@ -281,33 +312,45 @@ def localize(residual, reference, *, window=64, expected=None, n_iter=200) -> Lo
     """
     r, f = _planes(residual, reference)  # converted and checked once for both maps
     _check_window(window, r.shape)
+    _check_not_constant(r, f)
     ncc = _local_ncc(r, f, window)
     sd0 = _window_null_sd(r, f, window)
     step = max(window // 4, 1)
     sample = ncc[step // 2 :: step, step // 2 :: step].ravel().astype(np.float64)
     mu, sd1, pi = _fit_mixture(sample, sd0, expected, n_iter)
-    log0 = norm.logpdf(ncc, 0.0, sd0) + np.log1p(-pi)
-    log1 = norm.logpdf(ncc, mu, sd1) + np.log(pi)
-    log_odds = log1 - log0
+    log_odds = _log_odds(ncc.astype(np.float64), mu, sd0, sd1, pi)
     probability = np.exp(-np.logaddexp(0.0, -log_odds))  # the logistic, without overflow
     return LocalizationMap(probability.astype(np.float32), log_odds.astype(np.float32), ncc,
                            sd0, float(mu), float(pi), int(window))
+
+
+def _log_odds(x, mu, sd0, sd1, pi):
+    """Log-odds of ``pi N(mu, sd1)`` against ``(1 - pi) N(0, sd0)``, non-decreasing in x.
+
+    With ``sd1 > sd0`` the ratio of the two densities is smallest at
+    ``x* = -mu sd0**2 / (sd1**2 - sd0**2)`` and grows again below it; there the
+    log-odds keep their value at ``x*``.
+    """
+    if sd1 > sd0:
+        x = np.maximum(x, -mu * sd0**2 / (sd1**2 - sd0**2))
+    return norm.logpdf(x, mu, sd1) + np.log(pi) - norm.logpdf(x, 0.0, sd0) - np.log1p(-pi)
 
 
 def _fit_mixture(x, sd0, expected, n_iter):
     """EM for ``(1 - pi) N(0, sd0) + pi N(mu, sd1)``, ``sd0`` fixed, ``sd1 >= sd0``.
 
     ``mu`` is fixed when ``expected`` is given; otherwise it starts at the 90th
-    percentile and stays at least three null spreads: a mean closer to the null than
-    that cannot be told from the null's own tail at this window, and a component
-    allowed there fits the tail of an image that carries no fingerprint at all.
+    percentile and stays at least three null spreads: a mean closer to the null
+    than that cannot be told from the null's own tail at this window, and a
+    component allowed there fits the tail of an image that carries no fingerprint
+    at all. The responsibilities are those of :func:`_log_odds`, non-decreasing in
+    ``x``: a very negative value does not widen the second law until it explains
+    it.
     """
     mu = expected if expected is not None else max(np.percentile(x, 90), 3 * sd0)
     sd1, pi = sd0, 0.5
     for _ in range(n_iter):
-        log0 = norm.logpdf(x, 0.0, sd0) + np.log1p(-pi)
-        log1 = norm.logpdf(x, mu, sd1) + np.log(pi)
-        w = np.exp(log1 - np.logaddexp(log0, log1))
+        w = np.exp(-np.logaddexp(0.0, -_log_odds(x, mu, sd0, sd1, pi)))
         total = w.sum()
         pi = float(np.clip(total / len(x), 1e-4, 1 - 1e-4))
         if total <= 0:
