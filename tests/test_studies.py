@@ -54,6 +54,9 @@ def test_study_table_formats_and_indexes():
     assert text[0].split() == ["cond", "m1", "m2"] and text[2].split() == ["b", "0.250", "nan"]
     with pytest.raises(ValueError, match="expected \\(2, 2\\)"):
         StudyTable(["a", "b"], ["m1", "m2"], [[1.0, 2.0]])
+    numbered = StudyTable([1, 2], [0], [[0.5], [0.75]])  # labels that are not strings
+    assert numbered[2, 0] == numbered["2", "0"] == 0.75  # 1 is not in list, it said
+    assert StudyTable([], ["m"], np.empty((0, 1))).to_text().split() == ["m"]
 
 
 def test_attribution_table_fits_each_method_per_dataset(bright_dark):
@@ -75,6 +78,9 @@ def test_attribution_table_fits_each_method_per_dataset(bright_dark):
     assert t["clean", "majority"] == 0.5
     assert calls == [1]
     assert t.estimators["clean", "mean"].n_fit_images_ == 12
+    numbered = attribution_table({0: DummyClassifier()}, {1: (X, y, X, y)},
+                                 keep_estimators=True)
+    assert numbered[1, 0] == 0.5 and set(numbered.estimators) == {("1", "0")}
     with pytest.raises(ValueError, match="X_train, y_train, X_test, y_test"):
         attribution_table({"mean": MeanBrightness()}, {"bad": (X, y)})
 
@@ -87,6 +93,16 @@ def test_robustness_table_atk_and_dfs(bright_dark):
     assert t["none", "mean Atk"] == t["none", "mean Dfs"] == 1.0
     assert t["brighten", "mean Atk"] == 0.5   # fitted clean, tested brightened
     assert t["brighten", "mean Dfs"] == 1.0   # fitted on brightened training images
+    # An estimator for every cell, under the table's own labels.
+    assert set(t.estimators) == {(r, c) for r in t.rows for c in t.columns}
+    assert t.estimators["none", "mean Atk"] is t.estimators["brighten", "mean Atk"]
+    assert t.estimators["brighten", "mean Dfs"].means_[0] > 40  # fitted brightened
+    with pytest.raises(ValueError, match="named 'none'"):  # it shadowed the clean row
+        robustness_table({"mean": MeanBrightness()}, (X, y), (X, y), {"none": Brighten()})
+    for seed in (None, np.random.RandomState(0)):  # "seed + 1" failed for these
+        t3 = robustness_table({"mean": MeanBrightness()}, (X, y), (X, y),
+                              {"brighten": Brighten()}, random_state=seed)
+        assert t3["brighten", "mean Atk"] == 0.5 and t3["brighten", "mean Dfs"] == 1.0
     # A defence that trains on clean images instead: no immunity.
     seen = []
 
@@ -110,6 +126,9 @@ def test_robustness_table_seeds_attacks_and_runs_a_prnu_pipeline():
     a = robustness_table({"PRNU": prnu}, (X, y), (X, y), {"noise": GaussianNoise(sigma=3)})
     b = robustness_table({"PRNU": prnu}, (X, y), (X, y), {"noise": GaussianNoise(sigma=3)})
     np.testing.assert_array_equal(a.values, b.values)  # seeded: the same table twice
+    c, d = (robustness_table({"PRNU": prnu}, (X, y), (X, y), {"noise": GaussianNoise(sigma=3)},
+                             random_state=np.random.RandomState(5)) for _ in range(2))
+    np.testing.assert_array_equal(c.values, d.values)  # a RandomState draws both seeds
     assert a["none", "PRNU Atk"] == 1.0 and a["noise", "PRNU Atk"] >= 0.9
 
 

@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from numbers import Integral
 from pathlib import Path
 
 import numpy as np
 from sklearn.base import clone
+from sklearn.utils import check_random_state
 
 from ._utils import REAL, atomic_path, confusion_table, progress
 
@@ -92,8 +94,8 @@ class StudyTable:
             )
 
     def __getitem__(self, key) -> float:
-        row, column = key
-        return float(self.values[self.rows.index(row), self.columns.index(column)])
+        row, column = key  # the labels as given, or as stored (str)
+        return float(self.values[self.rows.index(str(row)), self.columns.index(str(column))])
 
     def to_dict(self) -> dict:
         """``{row: {column: value}}``."""
@@ -114,7 +116,7 @@ class StudyTable:
 
     def to_text(self, fmt=".3f", corner="") -> str:
         """The table in aligned plain text."""
-        first = max(len(corner), *(len(r) for r in self.rows)) + 2
+        first = max([len(corner), *(len(r) for r in self.rows)]) + 2
         widths = [max(len(c), len(format(0.0, fmt))) + 2 for c in self.columns]
         lines = [f"{corner:<{first}}" + "".join(f"{c:>{w}}" for c, w in zip(self.columns, widths))]
         for r, vals in zip(self.rows, self.values):
@@ -177,8 +179,8 @@ def attribution_table(methods, datasets, *, keep_estimators=False, verbose=False
                 bar.set_postfix_str(f"{row}: {name}")
                 fitted = clone(methods[name]).fit(X_train, y_train)
                 values[i, j] = fitted.score(X_test, y_test)
-                if keep_estimators:
-                    kept[row, name] = fitted
+                if keep_estimators:  # keyed as the table's labels are
+                    kept[str(row), str(name)] = fitted
                 bar.update()
     finally:
         bar.close()
@@ -219,11 +221,13 @@ def robustness_table(
         it has a ``random_state``, seeded from ``random_state``.
     defences : dict of str to callable, default=None
         Per method, how to immunize it (see above).
-    random_state : int, default=0
-        Seed of the attacks (test images: ``random_state + 1``).
+    random_state : int, RandomState instance or None, default=0
+        Seed of the attacks on the training images (on the test images:
+        ``random_state + 1``); a RandomState or None draws the two seeds.
     keep_estimators : bool, default=False
-        Keep the fitted estimators in ``table.estimators[(row, column)]`` (the clean
-        fits under row ``"none"``).
+        Keep the fitted estimators in ``table.estimators[(row, column)]``, for every
+        cell: the clean fit for row ``"none"`` and the ``Atk`` columns, the
+        immunized one for the ``Dfs`` columns of the attacks.
     verbose : bool, default=False
         A progress bar on standard error.
     title : str, default=""
@@ -250,6 +254,13 @@ def robustness_table(
     unknown = set(defences) - set(methods)
     if unknown:
         raise ValueError(f"defences name methods that are not given: {sorted(unknown)}.")
+    if "none" in attacks:
+        raise ValueError("an attack may not be named 'none': that row is the clean one.")
+    if isinstance(random_state, Integral):
+        train_seed, test_seed = int(random_state), int(random_state) + 1
+    else:
+        train_seed, test_seed = (int(s) for s in
+                                 check_random_state(random_state).randint(2**31 - 1, size=2))
     (X_train, y_train), (X_test, y_test) = train, test
     rows = ["none", *attacks]
     columns = [f"{m} {kind}" for m in methods for kind in ("Atk", "Dfs")]
@@ -263,23 +274,24 @@ def robustness_table(
             clean[name] = clone(est).fit(X_train, y_train)
             values[0, 2 * j : 2 * j + 2] = clean[name].score(X_test, y_test)
             if keep_estimators:
-                kept["none", name] = clean[name]
+                kept["none", f"{name} Atk"] = kept["none", f"{name} Dfs"] = clean[name]
             bar.update()
         for i, (attack_name, attack) in enumerate(attacks.items(), start=1):
-            X_test_attacked = _seeded(attack, random_state + 1).transform(X_test)
+            X_test_attacked = _seeded(attack, test_seed).transform(X_test)
             X_train_attacked = None
             for j, (name, est) in enumerate(methods.items()):
                 bar.set_postfix_str(f"{attack_name}: {name}")
                 values[i, 2 * j] = clean[name].score(X_test_attacked, y_test)
                 if name in defences:
-                    defended = defences[name](clone(est), _seeded(attack, random_state))
+                    defended = defences[name](clone(est), _seeded(attack, train_seed))
                     defended.fit(X_train, y_train)
                 else:
                     if X_train_attacked is None:
-                        X_train_attacked = _seeded(attack, random_state).transform(X_train)
+                        X_train_attacked = _seeded(attack, train_seed).transform(X_train)
                     defended = clone(est).fit(X_train_attacked, y_train)
                 values[i, 2 * j + 1] = defended.score(X_test_attacked, y_test)
                 if keep_estimators:
+                    kept[attack_name, f"{name} Atk"] = clean[name]
                     kept[attack_name, f"{name} Dfs"] = defended
                 bar.update()
     finally:
