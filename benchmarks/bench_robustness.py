@@ -94,7 +94,7 @@ def main():
         prnu, (train.images, train.target), (test.images, test.target),
         {CROP_ONLY: RandomCrop(resize=False)},
     )
-    tta_clean = tta("none", "CNN").score(test.images, test.target)
+    tta_clean = tta("none", "CNN Atk").score(test.images, test.target)
     tta_dfs = [
         tta(name, "CNN Dfs").score(cls(random_state=1).transform(test.images), test.target)
         for name, cls in ATTACKS.items()
