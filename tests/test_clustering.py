@@ -12,8 +12,9 @@ from gfprint import (
     InvalidParameterError,
     NotFittedError,
     PRNUFingerprintClassifier,
+    ResidualExtractor,
 )
-from gfprint.datasets import make_camera_images
+from gfprint.datasets import load_gan_zoo, make_camera_images
 from gfprint.fingerprints._clustering import null_sd
 from gfprint.metrics import ncc, normalize
 
@@ -271,3 +272,23 @@ def test_member_correlation():
                            for j in range(clu.n_clusters_))
         np.testing.assert_allclose(clu.member_correlation_[i], expected, atol=1e-5)
     assert clu.member_correlation_[y == 0].mean() > clu.member_correlation_[y == 1].mean()
+
+
+def test_min_cluster_size_only_decides_which_groups_are_reported():
+    """Groups below min_cluster_size took no part in the second stage, so a source's
+    small splinters never joined it: with the default 5, on 20 images per source,
+    14 of one generator's images stayed unclustered where min_cluster_size=2 gave one
+    pure cluster of 20."""
+    zoo = load_gan_zoo(n_per_source=20, sources=["deconv_s0", "pixelshuffle_s0", "upsample_s0"],
+                       random_state=0)
+    R = ResidualExtractor().fit_transform(zoo.images)
+
+    def clusters(labels, smallest):
+        groups = [frozenset(np.flatnonzero(labels == k)) for k in set(labels) - {-1}]
+        return {g for g in groups if len(g) >= smallest}
+
+    small = FingerprintClustering(min_cluster_size=2).fit(R).labels_
+    default = FingerprintClustering().fit(R).labels_
+    assert clusters(default, 5) == clusters(small, 5)
+    assert (default == -1).sum() == sum(len(g) for g in clusters(small, 2) if len(g) < 5) + (
+        small == -1).sum()
