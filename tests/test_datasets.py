@@ -56,6 +56,8 @@ def test_load_image_folder(tmp_path):
     np.testing.assert_array_equal(np.asarray(Image.open(data.filenames[2])), data.images[2])
     lazy = load_image_folder(tmp_path, lazy=True)
     assert "images" not in lazy and lazy.paths == list(data.filenames)
+    (tmp_path / "real" / "drawing.svg").write_text("<svg/>")  # ends in g, not in .png
+    assert load_image_folder(tmp_path, lazy=True, suffixes=".png").paths == lazy.paths
 
 
 def test_numpy_arrays_of_paths_are_read_like_lists(tmp_path):

@@ -218,6 +218,9 @@ def test_fingerprint_energy_curve_errors(rng):
     bad[2, 0, 0] = np.nan
     with pytest.raises(ValueError, match="NaN"):
         fingerprint_energy_curve(bad)
+    for args in ((rng.normal(size=(1, 3, 3)),), (rng.normal(size=(4, 3, 3)), [2, 2])):
+        one = fingerprint_energy_curve(*args)  # was an arbitrary split of the energy
+        assert np.isnan([one.e_inf, one.e_0, *one.fitted]).all() and np.isfinite(one.energy).all()
 
 
 @pytest.mark.parametrize("offset", [0.0, 1000.0])

@@ -39,6 +39,8 @@ def test_sources_subset(clean):
         np.testing.assert_array_equal(
             sub.images[sub.target == name], clean.images[clean.target == name]
         )
+    one = load_gan_zoo(n_per_source=40, sources="deconv_s1", random_state=3)  # not its letters
+    np.testing.assert_array_equal(one.images, sub.images[sub.target == "deconv_s1"])
 
 
 def test_difficulty_levels_apply_to_every_source(clean):

@@ -23,7 +23,7 @@ def load_image_folder(root, *, lazy=False, suffixes=_IMAGE_SUFFIXES):
     lazy : bool, default=False
         Return file paths instead of pixel arrays; gfprint estimators read them in
         batches, so datasets larger than memory work.
-    suffixes : tuple of str, default=(".png", ".jpg", ".jpeg", ...)
+    suffixes : str or tuple of str, default=(".png", ".jpg", ".jpeg", ...)
         File name endings that count as images (case-insensitive); other files are
         ignored.
 
@@ -67,6 +67,8 @@ def load_image_folder(root, *, lazy=False, suffixes=_IMAGE_SUFFIXES):
         raise ValueError(
             f"{os.fspath(root)!r} has no source sub-folders; expected root/<source>/<image>."
         )
+    if isinstance(suffixes, str):  # one suffix, not its letters
+        suffixes = (suffixes,)
     wanted = tuple(s.lower() for s in suffixes)
     paths, target = [], []
     for src in sources:

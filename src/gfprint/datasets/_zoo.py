@@ -173,7 +173,7 @@ def load_gan_zoo(
     ----------
     n_per_source : int, default=500
         Images per source.
-    sources : list of str, default=None
+    sources : str or list of str, default=None
         Sources to include (see :func:`zoo_sources`); ``None`` means all.
     size : int, default=32
         Image size the generators were trained at; only 32 is available.
@@ -228,6 +228,8 @@ def load_gan_zoo(
             f"the zoo's generators make {manifest.get('image_size', 32)}x"
             f"{manifest.get('image_size', 32)} images; size={size!r} is not available."
         )
+    if isinstance(sources, str):  # one name, not its letters
+        sources = [sources]
     chosen = available if sources is None else sorted(set(sources))
     unknown = [s for s in chosen if s not in available]
     if unknown or not chosen:

@@ -106,7 +106,8 @@ def fingerprint_energy_curve(residuals, n_values=None):
         ``n_values`` (int), ``energy`` (float64, measured), ``fitted`` (float64, the
         fit at ``n_values``), ``e_inf`` and ``e_0`` (floats). The fit minimises the
         sum of squared *relative* errors ``(fit - energy) / energy``, so that every
-        ``N`` counts alike although the energies span decades.
+        ``N`` counts alike although the energies span decades. It needs two
+        different ``N``: with one, ``e_inf``, ``e_0`` and ``fitted`` are NaN.
 
     References
     ----------
@@ -157,7 +158,10 @@ def fingerprint_energy_curve(residuals, n_values=None):
     # Relative residuals: energies span decades, and an absolute fit would follow
     # the large, noisy values at small N and miss the floor that matters.
     scale = 1.0 / np.maximum(energy, np.finfo(np.float64).tiny)
-    (e_inf, e_0), *_ = np.linalg.lstsq(design * scale[:, None], energy * scale, rcond=None)
+    if len(order) < 2:  # two unknowns: one N measures the energy but fits nothing
+        e_inf = e_0 = np.nan
+    else:
+        (e_inf, e_0), *_ = np.linalg.lstsq(design * scale[:, None], energy * scale, rcond=None)
     return Bunch(
         n_values=n_values.astype(np.int64),
         energy=energy,
