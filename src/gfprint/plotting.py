@@ -63,8 +63,17 @@ def plot_fingerprints(fingerprints, names, *, amplify=3.0):
     >>> fig = plot_fingerprints(np.random.default_rng(0).normal(size=(1, 16, 16, 3)), ["GAN"])
     >>> plt.close(fig)
     """
-    plt = _pyplot()
     fps = np.asarray(fingerprints, dtype=np.float64)
+    names = list(names)
+    one_colour = fps.ndim == 3 and fps.shape[2] == 3 and min(fps.shape[:2]) > 3
+    if not (fps.ndim == 3 or (fps.ndim == 4 and fps.shape[3] == 3)) or one_colour or not len(fps):
+        raise ValueError(
+            f"fingerprints of shape {fps.shape}: expected a non-empty stack (k, H, W) or "
+            "(k, H, W, 3); for one fingerprint pass fingerprint[None]."
+        )
+    if len(names) != len(fps):
+        raise ValueError(f"{len(names)} names for {len(fps)} fingerprints.")
+    plt = _pyplot()
     k = len(fps)
     fig, axes = plt.subplots(2, k, figsize=(2.2 * k, 4.6), squeeze=False)
     for i, (fp, name) in enumerate(zip(fps, names)):
@@ -307,7 +316,7 @@ def plot_localization(image, probability, *, absent=False, mask=None, title=None
     Parameters
     ----------
     image : array-like of shape (H, W) or (H, W, 3)
-        The image (uint8, or float on [0, 1]).
+        The image (uint8, uint16, or float on [0, 1]).
     probability : array-like of shape (H, W) or LocalizationMap
         Probability that each pixel's window carries the fingerprint
         (:func:`gfprint.localization.localize`).
@@ -340,6 +349,10 @@ def plot_localization(image, probability, *, absent=False, mask=None, title=None
     img = np.asarray(image)
     if prob.shape != img.shape[:2]:
         raise ValueError(f"map of shape {prob.shape} for an image of shape {img.shape}.")
+    if mask is not None and np.shape(mask) != prob.shape:
+        raise ValueError(f"mask of shape {np.shape(mask)} for a map of shape {prob.shape}.")
+    if img.dtype == np.uint16:  # imshow takes 8-bit or [0, 1] colour
+        img = img / np.float32(65535.0)
     shown = 1.0 - prob if absent else prob
     label = "P(fingerprint absent)" if absent else "P(fingerprint present)"
     fig, axes = plt.subplots(1, 3, figsize=(11, 3.8), layout="constrained")
