@@ -32,6 +32,9 @@ def test_make_camera_images_bad_args():
         make_camera_images(n_channels=2)
     with pytest.raises(ValueError, match="shape"):
         make_camera_images(shape=(1, 8))
+    for bad in (dict(prnu_strength=np.nan), dict(noise_std=-1.0)):  # NaN: all-zero images
+        with pytest.raises(ValueError, match="finite number of at least 0"):
+            make_camera_images(**bad)
 
 
 def write_tree(root, sizes=None, rng=None):

@@ -98,6 +98,8 @@ def test_localize_bad_input():
         local_ncc(np.zeros((8, 8)), np.zeros((8, 8)), window=1)
     with pytest.raises(ValueError, match="larger than the image of 8x8"):
         localize(np.zeros((8, 8)), np.ones((8, 8)), window=9)
+    with pytest.raises(TypeError, match="complex"):  # the imaginary part was dropped
+        local_ncc(np.ones((8, 8)) + 1j, np.ones((8, 8)), window=4)
 
 
 def test_tiled_is_the_fingerprint_repeated_from_the_offset():

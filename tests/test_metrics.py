@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+from sklearn.exceptions import DataConversionWarning
 
 from gfprint.metrics import (
     correlation_matrix,
@@ -135,6 +136,11 @@ def test_fd_ratio(rng):
         fd_ratio(same, np.zeros(400))
     with pytest.raises(ValueError, match="at least 4"):
         fd_ratio(same[:6], [0, 0, 0, 1, 1, 1])
+    with pytest.warns(DataConversionWarning):  # a column: was an IndexError
+        column = fd_ratio(apart, np.repeat(["a", "b"], 200)[:, None], random_state=0)
+    assert column == fd_ratio(apart, np.repeat(["a", "b"], 200), random_state=0)
+    points = np.repeat(np.eye(4)[:2], 10, axis=0)  # no spread inside a class: was 9e307
+    assert fd_ratio(points, np.repeat([0, 1], 10)) == np.inf
 
 
 def test_frechet_distance_matches_sqrtm_both_regimes(rng):
@@ -172,6 +178,8 @@ def test_correlation_matrix_is_mean_ncc_per_source(rng):
         correlation_matrix(residuals, y[:-1], fps)
     with pytest.raises(ValueError, match="trailing shape|shape"):
         correlation_matrix(residuals, y, rng.normal(size=(2, 4, 4)))
+    with pytest.raises(ValueError, match="labels is empty"):  # was "need at least one array"
+        correlation_matrix(residuals, y, fps, labels=[])
 
 
 def _ncc_ref(a, b):

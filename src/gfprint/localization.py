@@ -24,6 +24,9 @@ __all__ = ["LocalizationMap", "local_ncc", "localize", "window_null_sd"]
 
 
 def _planes(residual, reference):
+    for x, name in ((residual, "residual"), (reference, "reference")):
+        if np.iscomplexobj(x):  # a cast would drop the imaginary part
+            raise TypeError(f"the {name} is complex; pass real values.")
     r = np.asarray(residual, dtype=np.float64)
     f = np.asarray(reference, dtype=np.float64)
     if r.ndim == 2:

@@ -90,6 +90,9 @@ def make_camera_images(
     h, w = (int(s) for s in shape)
     if h < 2 or w < 2:
         raise ValueError(f"shape must be at least (2, 2), got {shape}.")
+    for name, value in (("prnu_strength", prnu_strength), ("noise_std", noise_std)):
+        if not (np.isfinite(value) and value >= 0):  # NaN made all-zero images
+            raise ValueError(f"{name} must be a finite number of at least 0, got {value}.")
     rng = np.random.default_rng(check_random_state(random_state).randint(2**31 - 1))
     prnu = rng.normal(0.0, prnu_strength, (n_cameras, h, w, n_channels)).astype(np.float32)
     images = np.empty((n_cameras * n_images, h, w, n_channels), np.uint8)

@@ -74,6 +74,8 @@ def correlation_matrix(residuals, y, fingerprints, *, labels=None, batch_size=25
             "residuals."
         )
     labels = np.unique(y) if labels is None else np.asarray(labels)
+    if labels.size == 0:
+        raise ValueError("labels is empty: give at least one, or None for every label of y.")
     missing = [lab for lab in labels.tolist() if not np.any(y == lab)]
     if missing:
         raise ValueError(f"labels {missing} have no residuals in y.")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import linalg
 from sklearn.utils import check_random_state
+from sklearn.utils.validation import column_or_1d
 
 from .._param_validation import validate_params
 
@@ -115,7 +116,9 @@ def fd_ratio(features, y, *, random_state=0) -> float:
     """
     X = np.asarray(features, dtype=np.float64)
     y = np.asarray(y)
-    if X.ndim != 2 or len(X) != len(y):
+    if y.ndim == 2 and y.shape[1] == 1:  # a column: flattened, as scikit-learn does
+        y = column_or_1d(y, warn=True)
+    if X.ndim != 2 or y.ndim != 1 or len(X) != len(y):
         raise ValueError(f"features must be (n, d) with one label each; got {X.shape}, {y.shape}.")
     classes = np.unique(y)
     if len(classes) < 2:
@@ -136,4 +139,7 @@ def fd_ratio(features, y, *, random_state=0) -> float:
         order = rng.permutation(len(g))
         half = len(g) // 2
         intra.append(frechet_distance(g[order[:half]], g[order[half : 2 * half]]))
-    return float(inter / max(np.mean(intra), np.finfo(float).tiny))
+    intra = float(np.mean(intra))
+    if intra == 0.0:  # every class a single point: no spread to compare with
+        return float("inf") if inter > 0 else float("nan")
+    return float(inter / intra)
