@@ -1,3 +1,4 @@
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -97,3 +98,32 @@ def test_load_image_folder_corrupt_and_mixed(tmp_path):
     (tmp_path / "stylegan" / "1.png").write_bytes(b"\x89PNG broken")
     with pytest.raises(ImageReadError, match="stylegan/1.png"):
         load_image_folder(tmp_path)
+
+
+def test_16_bit_colour_files_say_they_lose_their_low_bits(tmp_path):
+    """Pillow reads 48-bit PNGs as 8-bit RGB: that was silent."""
+    import struct
+    import zlib
+
+    from gfprint._validation import read_image
+
+    h, w = 4, 5
+    deep = (np.arange(h * w * 3).reshape(h, w, 3) * 1000).astype(">u2")
+    rows = b"".join(b"\x00" + deep[i].tobytes() for i in range(h))
+
+    def chunk(kind, data):
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+
+    png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 16, 2, 0, 0, 0))
+           + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+    (tmp_path / "rgb48.png").write_bytes(png)
+    with pytest.warns(UserWarning, match="16 bits per channel are read with 8"):
+        got = read_image(tmp_path / "rgb48.png")
+    np.testing.assert_array_equal(got, (deep.astype(np.uint16) >> 8).astype(np.uint8))
+    Image.fromarray(np.zeros((4, 5, 3), np.uint8)).save(tmp_path / "rgb24.png")
+    Image.fromarray(np.zeros((4, 5), np.uint16)).save(tmp_path / "grey16.png")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # 8-bit colour and 16-bit grey: no warning
+        read_image(tmp_path / "rgb24.png")
+        assert read_image(tmp_path / "grey16.png").dtype == np.uint16

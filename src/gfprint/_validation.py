@@ -14,6 +14,7 @@ float64 stack is never copied whole.
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -108,6 +109,12 @@ def to_working_float(image: np.ndarray, *, where: str = "X") -> np.ndarray:
     )
 
 
+_RGB16_LOST = (
+    "colour images of 16 bits per channel are read with 8 (their top 8 bits): Pillow "
+    "reads no more. Grey 16-bit images keep their 16 bits."
+)
+
+
 def read_image(path) -> np.ndarray:
     """Read one image file as uint8, uint16 or float32, shape ``(H, W)`` or ``(H, W, 3)``.
 
@@ -116,7 +123,8 @@ def read_image(path) -> np.ndarray:
     plane 32-bit files are read at their true range, never squeezed into 8 bits:
     integer (``I``) files whose values fit 0-65535 as 16-bit intensities, floating
     (``F``) files as float32 that must lie on [0, 1] like any floating image; other
-    values are refused.
+    values are refused. Colour files of 16 bits per channel (48-bit PNG or TIFF)
+    are read with their top 8 bits, as Pillow reads them, with a warning.
 
     Raises
     ------
@@ -129,6 +137,8 @@ def read_image(path) -> np.ndarray:
     where = repr(os.fspath(path))
     try:
         with Image.open(path) as img:
+            # The decoder's raw mode says the file's depth; loading clears it.
+            deep = any(";16" in str(tile.args) for tile in img.tile or ())
             img.load()
             if img.mode == "L":
                 arr = np.asarray(img, dtype=np.uint8)
@@ -137,6 +147,8 @@ def read_image(path) -> np.ndarray:
             elif img.mode in ("I", "F"):
                 arr = _wide_plane(np.asarray(img), img.mode, where)
             else:
+                if deep:
+                    warnings.warn(_RGB16_LOST, stacklevel=2)
                 arr = np.asarray(img.convert("RGB"), dtype=np.uint8)
     except (OSError, UnidentifiedImageError, ValueError, SyntaxError,
             Image.DecompressionBombError) as exc:
