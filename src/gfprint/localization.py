@@ -155,7 +155,7 @@ def window_null_sd(residual, reference, window) -> float:
     >>> from gfprint.localization import window_null_sd
     >>> rng = np.random.default_rng(0)
     >>> round(window_null_sd(rng.normal(size=(256, 256)), rng.normal(size=(256, 256)), 16), 3)
-    0.062
+    0.063
     """
     r, f = _planes(residual, reference)
     _check_not_constant(r, f)
