@@ -191,7 +191,6 @@ def _window_null_sd(r, f, window):
     return float(np.sqrt(max(total, 0.0) / (energy[0] * energy[1]) / window**4))
 
 
-
 @dataclass
 class LocalizationMap:
     """What :func:`localize` returns.
