@@ -290,9 +290,9 @@ def robustness_table(
                         X_train_attacked = _seeded(attack, train_seed).transform(X_train)
                     defended = clone(est).fit(X_train_attacked, y_train)
                 values[i, 2 * j + 1] = defended.score(X_test_attacked, y_test)
-                if keep_estimators:
-                    kept[attack_name, f"{name} Atk"] = clean[name]
-                    kept[attack_name, f"{name} Dfs"] = defended
+                if keep_estimators:  # keyed as the table's labels are
+                    kept[str(attack_name), f"{name} Atk"] = clean[name]
+                    kept[str(attack_name), f"{name} Dfs"] = defended
                 bar.update()
     finally:
         bar.close()
