@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.frozen import FrozenEstimator
 from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
@@ -112,6 +113,10 @@ def test_auto_voting(rng):
     assert set(open_set.predict(R[:2] * 0 + rng.normal(size=(2, 8, 8)))) == {"unknown"}
     closed = PRNUFingerprintClassifier(threshold=0.5, null_class="a")
     assert TTAClassifier(closed).fit(R, y).voting_ == "soft"
+    # Frozen, in a pipeline: the frozen pipeline has no threshold; its last step has.
+    fitted = make_pipeline(FunctionTransformer(), PRNUFingerprintClassifier(threshold=0.5))
+    frozen = TTAClassifier(FrozenEstimator(fitted.fit(R, y))).fit(R, y)
+    assert frozen.voting_ == "hard"  # was soft: every image got a known label
 
 
 class Flipper(LeftBright):
@@ -125,6 +130,9 @@ def test_auto_transforms_are_those_the_model_was_trained_with():
     for est, expected in [(LeftBright(), ("identity",)), (Flipper(), ("identity",)),
                           (Flipper(flip=True), ("identity", "hflip")),
                           (make_pipeline(FunctionTransformer(), Flipper(flip=True)),
+                           ("identity", "hflip")),
+                          (FrozenEstimator(make_pipeline(FunctionTransformer(),
+                                                         Flipper(flip=True)).fit(X, [0, 1])),
                            ("identity", "hflip"))]:
         tta = TTAClassifier(est).fit(X, [0, 1])
         assert tta.transforms == "auto" and tta.transforms_ == expected

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
+from sklearn.frozen import FrozenEstimator
 from sklearn.pipeline import Pipeline
 from sklearn.utils.metaestimators import available_if
 
@@ -30,6 +31,21 @@ def _estimator_has(attr):
         return hasattr(self.estimator_ if hasattr(self, "estimator_") else self.estimator, attr)
 
     return check
+
+
+def _final_step(estimator):
+    """The model that decides: the last step of a pipeline, through ``FrozenEstimator``.
+
+    ``FrozenEstimator`` passes attribute lookups on to what it wraps, but a frozen
+    pipeline has no ``flip`` or ``threshold`` of its own: its last step has.
+    """
+    while True:
+        if isinstance(estimator, Pipeline):
+            estimator = estimator[-1]
+        elif isinstance(estimator, FrozenEstimator):
+            estimator = estimator.estimator
+        else:
+            return estimator
 
 
 class TTAClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
@@ -142,8 +158,7 @@ class TTAClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             raise ValueError("voting='soft' needs an estimator with predict_proba.")
         self.estimator_ = clone(self.estimator).fit(X, y, **fit_params)
         self.classes_ = self.estimator_.classes_
-        final = self.estimator_[-1] if isinstance(self.estimator_, Pipeline) else (
-            self.estimator_)
+        final = _final_step(self.estimator_)
         if auto:
             flips = getattr(final, "flip", False) is True
             self.transforms_ = ("identity", "hflip") if flips else ("identity",)
