@@ -220,6 +220,10 @@ def test_save_is_checked_and_carries_metadata(rng, tmp_path):
     clf.save(path, metadata={"extractor": {"levels": 2}})
     assert PRNUFingerprintClassifier.load_metadata(path) == {"extractor": {"levels": 2}}
     assert [p.name for p in tmp_path.iterdir()] == ["m.npz"]  # no temporary left
+    for bad in ([1, 2], "hello", []):  # written, then refused by load: the model was lost
+        with pytest.raises(TypeError, match="metadata must be a dict"):
+            clf.save(tmp_path / "bad.npz", metadata=bad)
+    assert not (tmp_path / "bad.npz").exists()
     with np.load(path, allow_pickle=False) as data:
         arrays = {k: data[k] for k in data.files}
     arrays["sums"] = arrays["sums"] * 1.01  # tamper

@@ -9,7 +9,7 @@ from sklearn.pipeline import Pipeline
 
 from gfprint import CNNAttributor
 from gfprint.nn import AttributionNet, channels_at
-from gfprint.perturbations import GaussianNoise
+from gfprint.perturbations import GaussianNoise, Resize
 
 torch = pytest.importorskip("torch")
 SMALL = dict(width=0.05, max_epochs=15, batch_size=16)
@@ -196,6 +196,8 @@ def test_bad_input(toy):
         column = CNNAttributor(width=0.05, max_epochs=1, random_state=0).fit(X, y[:, None])
     flat = CNNAttributor(width=0.05, max_epochs=1, random_state=0).fit(X, y)
     np.testing.assert_array_equal(column.predict_proba(X), flat.predict_proba(X))
+    with pytest.raises(ValueError, match="changed the training images' size"):
+        CNNAttributor(width=0.05, max_epochs=1, augment=Resize()).fit(X, y)  # a torch error
     fitted = cnn.fit(X, y)
     with pytest.raises(ValueError, match="trained on 16x16"):
         fitted.predict(np.zeros((2, 32, 32, 3), np.uint8))

@@ -210,6 +210,15 @@ class TestCNN:
         self.torch.save({**state, "image_size": 64}, path)
         with pytest.raises(ValueError, match="does not fit"):
             CNNAttributor().load_params(path)
+        # A failed load leaves a fitted estimator as it was (it kept the file's width
+        # while predicting with its own network).
+        self.torch.save({**state, "width": 0.5}, path)
+        X = fitted[1]
+        want, params = cnn.predict_proba(X), cnn.get_params()
+        with pytest.raises(ValueError, match="does not fit"):
+            cnn.load_params(path)
+        assert cnn.get_params() == params
+        np.testing.assert_array_equal(cnn.predict_proba(X), want)
 
     def test_paths_are_read_in_batches(self, fitted, tmp_path, monkeypatch):
         """Item 18: predict(paths) loaded every path at once."""

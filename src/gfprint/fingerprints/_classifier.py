@@ -859,6 +859,9 @@ class PRNUFingerprintClassifier(ClassifierMixin, BaseEstimator):
             extractor's settings; read it back with :meth:`load_metadata`.
         """
         check_fitted(self)
+        if metadata is not None and not isinstance(metadata, dict):
+            # load() reads a JSON object back; anything else would lose the file.
+            raise TypeError(f"metadata must be a dict, got {type(metadata).__name__}.")
         labels = [np.asarray(self.classes_), np.asarray(self.fingerprint_sources_)]
         if any(a.dtype == object for a in labels):
             raise TypeError(
@@ -868,7 +871,7 @@ class PRNUFingerprintClassifier(ClassifierMixin, BaseEstimator):
         params = {k: _jsonable(v) for k, v in self.get_params().items()}
         arrays = {
             "params": np.array(json.dumps(params)),
-            "metadata": np.array(json.dumps(metadata or {})),
+            "metadata": np.array(json.dumps({} if metadata is None else metadata)),
             "classes": self.classes_,
             "n_images_per_class": self.n_images_per_class_,
             "sums": self._sums,

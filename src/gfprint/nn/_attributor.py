@@ -70,7 +70,14 @@ class _Collate:
         ys = torch.as_tensor(np.array([int(y) for _, y in items], dtype=np.int64))
         memo = getattr(items[0][0], "memo", None) if self.residual else None
         if self.augment is not None:
+            shape = xs.shape
             xs = self.augment.perturb(xs, self.rng)
+            if not isinstance(xs, np.ndarray) or xs.shape != shape:
+                raise ValueError(
+                    f"augment={self.augment!r} changed the training images' size "
+                    f"(from {shape[1]}x{shape[2]}); the network takes images of one size: "
+                    "use a perturbation that keeps it (RandomCrop resizes back by default)."
+                )
             memo = None  # a random perturbation: residuals of new images
         mirror = np.zeros(len(xs), bool)
         if self.flip:
@@ -692,6 +699,7 @@ class CNNAttributor(ClassifierMixin, TransformerMixin, BaseEstimator):
                 f"{where} is inconsistent: {len(classes)} classes {classes[:5]} and image "
                 f"size {size}."
             )
+        before = dict(self.__dict__)  # a failed load leaves the estimator as it was
         try:
             self.set_params(**arch)
             validate_parameters(self)
@@ -699,6 +707,8 @@ class CNNAttributor(ClassifierMixin, TransformerMixin, BaseEstimator):
             net = self._build(size, len(classes), 0).initialize()
             net.module_.load_state_dict(state["state_dict"])
         except (ValueError, TypeError, RuntimeError) as exc:
+            self.__dict__.clear()
+            self.__dict__.update(before)
             raise ValueError(
                 f"{where} does not fit its own architecture {arch}, {len(classes)} classes "
                 f"and {size}x{size} images: {str(exc).splitlines()[0]}"
