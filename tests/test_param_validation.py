@@ -180,3 +180,10 @@ def test_a_string_is_not_an_array_like_parameter():
         match_fingerprints(fps, fps, scales="1.0")
     with pytest.raises(InvalidParameterError, match="'scales' parameter"):
         PRNUFingerprintClassifier(scales="1.05").fit(np.ones((2, 8, 8)), [0, 1])
+
+
+@pytest.mark.parametrize("shape", [(-5, 32), (32,), (0, 8), (8.5, 8)])
+def test_max_wavelet_levels_refuses_shapes_without_two_sides(shape):
+    """(-5, 32) failed in numpy's C code, and (32,) quietly returned 2."""
+    with pytest.raises(ValueError, match="height and a width"):
+        max_wavelet_levels(shape)

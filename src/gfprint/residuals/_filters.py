@@ -72,7 +72,7 @@ def max_wavelet_levels(shape, wavelet="db4") -> int:
     Parameters
     ----------
     shape : tuple of int
-        Height and width of the image.
+        Height and width of the image (more entries, such as channels, are ignored).
     wavelet : str, default="db4"
         Wavelet name known to PyWavelets.
 
@@ -87,7 +87,10 @@ def max_wavelet_levels(shape, wavelet="db4") -> int:
     >>> max_wavelet_levels((256, 256)), max_wavelet_levels((32, 32))
     (5, 2)
     """
-    return _max_levels(min(shape[:2]), wavelet)
+    sides = tuple(shape)[:2]
+    if len(sides) != 2 or not all(isinstance(s, Integral) and s >= 1 for s in sides):
+        raise ValueError(f"shape must start with a height and a width of at least 1, got {shape}.")
+    return _max_levels(int(min(sides)), wavelet)
 
 
 @lru_cache(maxsize=256)
