@@ -186,21 +186,23 @@ def _common_channels(paths):
     return 1 if counts[1] > counts[3] else 3
 
 
-def _residual_chunks(paths, extractor, crop, args, desc, *, same_channels=True):
+def _residual_chunks(paths, extractor, crop, args, desc, *, channels="common"):
     """Residuals of ``paths`` by chunk and size: yields ``(indices, residuals, errors)``.
 
     Each chunk's images are grouped by size, one stack per size. ``errors`` maps the
     index of every image of the chunk that could not be used to the reason (given
     with the chunk's first group); with ``--strict`` the first one stops the command
-    instead. With ``same_channels`` (fitting, clustering), images must have the
-    channel count that most of ``paths`` have, whatever their order; scoring against
-    a model leaves that to the model (images of other channels fail as a group).
+    instead. ``channels``: the channel count images must have; ``"common"`` (fitting,
+    clustering) the one most of ``paths`` have, whatever their order; None when
+    scoring against a model, which decides (images of other channels fail as a
+    group).
     """
     import numpy as np
 
     from ._validation import _stack_mixed_dtypes
 
-    channels = _common_channels(paths) if same_channels else None
+    if channels == "common":
+        channels = _common_channels(paths)
     with _progress(len(paths), desc, args.quiet) as bar:
         for start in range(0, len(paths), _CHUNK):
             groups, errors = {}, {}
@@ -468,7 +470,9 @@ def cmd_fit(args) -> int:
         )
     classes = np.unique(y)
     errors = {}
-    for idx, R, bad in _residual_chunks(data.paths, extractor, crop, args, "fit"):
+    channels = _common_channels(data.paths)  # read once for both passes
+    for idx, R, bad in _residual_chunks(data.paths, extractor, crop, args, "fit",
+                                        channels=channels):
         errors.update(bad)
         if R is not None:
             clf.partial_fit(R, y[idx], classes=classes)
@@ -476,7 +480,8 @@ def cmd_fit(args) -> int:
         _report_errors(args, errors, data.paths)
         raise CommandError(f"{_safe(args.root)}: no image could be used.")
     if args.fpr is not None:  # a second pass: every image against the others' fingerprints
-        for idx, R, _ in _residual_chunks(data.paths, extractor, crop, args, "calibrate"):
+        for idx, R, _ in _residual_chunks(data.paths, extractor, crop, args, "calibrate",
+                                          channels=channels):
             if R is not None:
                 clf.partial_calibrate(R, y[idx])
         clf.set_params(threshold="auto", false_alarm_rate=args.fpr)
@@ -517,7 +522,7 @@ def _score_paths(clf, meta, paths, args, desc):
     crop = tuple(meta["crop"]) if meta.get("crop") else None
     rows = [None] * len(paths)
     for idx, R, errors in _residual_chunks(paths, extractor, crop, args, desc,
-                                           same_channels=False):
+                                           channels=None):
         if R is not None:
             try:
                 found, scores = clf._scored(R)  # the search's placements, when it ran
