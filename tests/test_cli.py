@@ -745,3 +745,14 @@ def test_cluster_writes_no_nan(dump, tmp_path, capsys):
     rows = _cluster_rows(out_csv)
     assert "nan" not in out_csv.read_text().lower()
     assert all(r["correlation"] == "" for r in rows)
+
+
+def test_cluster_says_why_files_could_not_be_used_before_refusing(folders, tmp_path, capsys):
+    """With fewer than two usable images it said only that, not why the rest failed."""
+    images = tmp_path / "few"
+    images.mkdir()
+    shutil.copy(folders / "test" / "gan_a" / "0.png", images / "good.png")
+    (images / "broken.png").write_bytes(b"not an image")
+    code, _, err = run(capsys, "cluster", images, "-o", tmp_path / "c.csv")
+    assert code == 2 and "at least 2 images of one size, got 1" in err
+    assert "broken.png: " in err
