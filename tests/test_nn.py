@@ -411,3 +411,14 @@ def test_residual_memo_returns_what_computing_again_would(smooth_toy):
     np.testing.assert_array_equal(memo.known[True], mirrored)
     np.testing.assert_array_equal(memo.known[False], ~mirrored)
     assert not _ResidualMemo.fits(10_000, (256, 256, 3))  # 15.7 GB: computed per batch
+
+
+def test_saved_labels_keep_their_dtype(toy, tmp_path):
+    """uint8 labels came back from a checkpoint as int64."""
+    X, y = toy
+    labels = np.where(y == "gan", 3, 7).astype(np.uint8)
+    cnn = CNNAttributor(width=0.05, max_epochs=1, random_state=0).fit(X, labels)
+    cnn.save_params(tmp_path / "m.pt")
+    back = CNNAttributor().load_params(tmp_path / "m.pt")
+    assert back.classes_.dtype == np.uint8 and back.predict(X[:2]).dtype == np.uint8
+    np.testing.assert_array_equal(back.predict(X), cnn.predict(X))

@@ -338,6 +338,13 @@ def test_estimate_noise_sigma_recovers_white_noise(rng, sigma):
     assert estimate_noise_sigma(np.full((64, 64), 9.0)) == MIN_NOISE_SIGMA
 
 
+def test_estimate_noise_sigma_reads_16_bit_images_on_the_8_bit_scale(rng):
+    """The raw 16-bit values gave a sigma 257 times too large."""
+    img = natural_like(rng, (64, 64), 3)
+    assert estimate_noise_sigma(img.astype(np.uint16) * 257) == pytest.approx(
+        estimate_noise_sigma(img), rel=1e-5)
+
+
 def test_sigma_auto_estimates_each_image(rng):
     imgs = np.stack([natural_like(rng, (64, 64), 3) for _ in range(2)])
     imgs[1] = np.clip(imgs[1] + rng.normal(0, 12, imgs[1].shape), 0, 255).astype(np.uint8)

@@ -651,6 +651,7 @@ class CNNAttributor(ClassifierMixin, TransformerMixin, BaseEstimator):
         state = {
             "state_dict": self.net_.module_.state_dict(),
             "classes": classes,
+            "classes_dtype": self.classes_.dtype.str,  # tolist() loses it (uint8 -> int)
             "image_size": int(self.image_size_),
             "estimator": type(self).__name__,
             **{k: getattr(self, k) for k in self._arch_params},
@@ -713,7 +714,12 @@ class CNNAttributor(ClassifierMixin, TransformerMixin, BaseEstimator):
                 f"{where} does not fit its own architecture {arch}, {len(classes)} classes "
                 f"and {size}x{size} images: {str(exc).splitlines()[0]}"
             ) from exc
-        self.classes_ = np.array(classes)
+        # Checkpoints written before the dtype was recorded: numpy's guess from the list.
+        dtype = state.get("classes_dtype")
+        try:
+            self.classes_ = np.array(classes, dtype=None if dtype is None else np.dtype(dtype))
+        except (TypeError, ValueError):  # a tampered dtype: the labels as listed
+            self.classes_ = np.array(classes)
         self.image_size_ = size
         self.net_ = net
         self._set_fingerprints()

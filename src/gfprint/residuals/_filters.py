@@ -23,6 +23,7 @@ from .._kernels._wiener import (
 )
 from .._param_validation import Interval, StrOptions, validate_params
 from .._utils import readonly_view
+from .._validation import to_working_float
 
 #: Constraint of the ``wavelet`` parameters: PyWavelets' discrete wavelets.
 _WAVELETS = StrOptions(
@@ -110,7 +111,8 @@ def estimate_noise_sigma(image, *, wavelet="db4") -> float:
     Parameters
     ----------
     image : ndarray of shape (H, W) or (H, W, C)
-        One image on the 8-bit scale.
+        One image on the 8-bit scale: uint8, float of 0-255, or uint16 (rescaled to
+        0-255 first, as everywhere in gfprint).
     wavelet : str, default="db4"
         Wavelet of the one-level decomposition (the denoiser's own, so that the noise
         is measured in the basis where it is removed).
@@ -148,7 +150,9 @@ def estimate_noise_sigma(image, *, wavelet="db4") -> float:
     >>> round(estimate_noise_sigma(image), 1)
     3.0
     """
-    x = _uint8_or_float32(image)
+    x = np.asarray(image)
+    # 16-bit images on the 8-bit scale (the raw values gave a 257 times larger sigma)
+    x = to_working_float(x) if x.dtype == np.uint16 else _uint8_or_float32(x)
     if x.ndim == 2:
         x = x[:, :, None]
     if x.ndim != 3 or min(x.shape[:2]) < 2:
