@@ -282,8 +282,7 @@ def pce(a, b, *, shift_range=(0, 0), neighborhood=11, return_peak=False):
             f"shift_range must be two integers (rows, columns), got {shift_range!r}."
         )
     sy, sx = (int(v) for v in shifts)
-    if neighborhood < 1 or neighborhood % 2 == 0:
-        raise ValueError(f"neighborhood must be a positive odd integer, got {neighborhood}.")
+    _check_neighborhood(neighborhood)
     cc = crosscorr_2d(a, b)
     if sy < 0 or sx < 0 or sy >= cc.shape[0] or sx >= cc.shape[1]:
         raise ValueError(
@@ -291,6 +290,12 @@ def pce(a, b, *, shift_range=(0, 0), neighborhood=11, return_peak=False):
             f"correlation plane {cc.shape}."
         )
     return _pce_from_cc(cc, sy, sx, neighborhood, return_peak)
+
+
+def _check_neighborhood(neighborhood):
+    """The PCE exclusion square is centred on the peak: an odd side of at least 1."""
+    if neighborhood < 1 or neighborhood % 2 == 0:
+        raise ValueError(f"neighborhood must be a positive odd integer, got {neighborhood}.")
 
 
 def _pce_from_cc(cc, sy, sx, neighborhood, return_peak=False):
@@ -334,8 +339,7 @@ def pce_all_pairs(residuals, fingerprints, *, neighborhood=11) -> np.ndarray:
     >>> bool(np.isclose(scores[0, 0], pce(residuals[0], k[0])))
     True
     """
-    if neighborhood % 2 == 0:
-        raise ValueError(f"neighborhood must be a positive odd integer, got {neighborhood}.")
+    _check_neighborhood(neighborhood)
     r = _float(residuals, "residuals")
     f = _float(fingerprints, "fingerprints")
     if r.ndim == 3:
