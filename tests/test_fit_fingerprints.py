@@ -47,6 +47,23 @@ def test_map_reduce_with_sources(data):
     assert list(mapped.fingerprint_sources_) == ["a", "b"]
 
 
+@pytest.mark.parametrize("numeric", [[10, 11, 12], [1.5, 2.5, 3.5]])
+def test_map_reduce_with_sources_of_another_kind_than_the_labels(data, numeric):
+    # String labels with numeric sources: the sums are keyed by the source values
+    # themselves, not by a copy of them turned into strings (which matched nothing,
+    # so every fingerprint was zero).
+    images, y, _ = data
+    sources = np.select([y == "a", y == "b"], numeric[:2], numeric[2])
+    binary = np.where(y == "real", "real", "gan")
+    clf = PRNUFingerprintClassifier(threshold="auto")
+    serial = clf.fit(ResidualExtractor().transform(images), binary, sources=sources)
+    mapped = fit_fingerprints(images, binary, sources=sources, classifier=clf, batch_size=4)
+    assert np.abs(mapped.fingerprints_).max() > 0.1
+    np.testing.assert_allclose(mapped.fingerprints_, serial.fingerprints_, atol=1e-6)
+    np.testing.assert_allclose(mapped.null_scores_, serial.null_scores_, atol=1e-6)
+    assert mapped.fingerprint_sources_.tolist() == serial.fingerprint_sources_.tolist()
+
+
 def test_map_reduce_on_dask(data):
     pytest.importorskip("distributed")
     from distributed import Client, LocalCluster

@@ -10,7 +10,7 @@ from sklearn.utils.validation import check_consistent_length, column_or_1d
 
 from .._param_validation import Interval, validate_parameters, validate_params
 from .._validation import check_images, iter_batches
-from ._classifier import PRNUFingerprintClassifier
+from ._classifier import PRNUFingerprintClassifier, _py
 
 __all__ = ["fit_fingerprints"]
 
@@ -80,20 +80,25 @@ def fit_fingerprints(
     check_consistent_length(np.empty(imgs.n_images), y, sources)
     extractor.set_params(n_jobs=None, verbose=False).fit(images[:1] if not imgs.is_paths
                                                         else imgs.data[:1])
-    labels = np.stack([y, sources], axis=1) if sources is not y else y[:, None]
+    # Each image's source as an integer code: the batches carry and return codes, so
+    # labels of any kind (strings, numbers, a mix of label and source kinds) travel
+    # unchanged, and the sums are keyed by the source values themselves at the end.
+    source_values = _py(clf._unique_labels(sources))
+    codes = np.unique(sources, return_inverse=True)[1].ravel()
 
-    def partial_sums(batch, batch_labels):
+    def partial_sums(batch, batch_codes):
         R = extractor.transform(batch)  # as given: uint8 read as it is
-        src = batch_labels[:, -1]
-        return {s: (R[src == s].sum(axis=0, dtype=np.float64), int((src == s).sum()))
-                for s in np.unique(src).tolist()}
+        return {k: (R[batch_codes == k].sum(axis=0, dtype=np.float64),
+                    int((batch_codes == k).sum()))
+                for k in np.unique(batch_codes).tolist()}
 
     totals: dict = {}
     shape = None
     for _, _, part in iter_batches(partial_sums, imgs, n_jobs=n_jobs, batch_size=batch_size,
-                                   verbose=verbose, desc="fingerprints", extra=labels,
+                                   verbose=verbose, desc="fingerprints", extra=codes,
                                    raw=True):
-        for s, (total, count) in part.items():
+        for k, (total, count) in part.items():
+            s = source_values[k]
             shape = total.shape
             if s in totals:
                 totals[s][0] += total
@@ -103,14 +108,17 @@ def fit_fingerprints(
     clf._fit_from_sums(shape, y, None if sources is y else sources, totals)
     if clf.threshold == "auto":
 
-        def out_of_source(batch, batch_labels):
+        code_of = {v: k for k, v in enumerate(source_values)}
+        fingerprint_codes = np.array([code_of[s] for s in _py(clf.fingerprint_sources_)])
+
+        def out_of_source(batch, batch_codes):
             R = extractor.transform(batch)  # as given: uint8 read as it is
             scores = clf.similarity_scores(R)
-            own = batch_labels[:, -1][:, None] == clf.fingerprint_sources_[None, :]
+            own = batch_codes[:, None] == fingerprint_codes[None, :]
             return scores[~own]
 
         parts = [p for _, _, p in iter_batches(out_of_source, imgs, n_jobs=n_jobs,
-                                                batch_size=batch_size, extra=labels, raw=True)]
+                                                batch_size=batch_size, extra=codes, raw=True)]
         clf.null_scores_ = np.sort(np.concatenate(parts).astype(np.float64))
         clf.threshold_  # noqa: B018 - too few scores fails here
     return clf
