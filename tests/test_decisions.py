@@ -78,6 +78,31 @@ def test_null_quantile_threshold_rank_and_normal_tail():
     assert null_quantile_threshold(few, 0.01, 1) == pytest.approx(2.3263, abs=1e-4)
 
 
+def test_null_quantile_threshold_sorts_its_scores():
+    scores = np.arange(1.0, 100.0)
+    shuffled = np.random.default_rng(0).permutation(scores)
+    assert null_quantile_threshold(shuffled, 0.1, 1) == 90.0
+    assert null_quantile_threshold(list(shuffled), 0.1, 2) == 95.0
+
+
+@pytest.mark.parametrize(
+    "args, match",
+    [
+        ((np.arange(9.0), 0.0, 1), "false_alarm_rate"),
+        ((np.arange(9.0), 1.0, 1), "false_alarm_rate"),
+        ((np.arange(9.0), 1.5, 1), "false_alarm_rate"),
+        ((np.arange(9.0), 0.1, 0), "n_fingerprints"),
+        ((np.arange(9.0), 0.1, 1.5), "n_fingerprints"),
+        ((np.array([1.0, np.nan, 2.0]), 0.1, 1), "NaN"),
+        ((np.array([1.0]), 0.1, 1), "at least two"),
+        ((np.ones((3, 3)), 0.1, 1), "1-D"),
+    ],
+)
+def test_null_quantile_threshold_refuses_bad_input(args, match):
+    with pytest.raises(ValueError, match=match):
+        null_quantile_threshold(*args)
+
+
 def test_rejections_are_unknown_and_nan_is_refused(rng):
     R, src = make_sources(rng, n_sources=2, n_per=20)
     noise = rng.normal(size=(30, 32, 32)).astype(np.float32)

@@ -564,7 +564,7 @@ class PRNUFingerprintClassifier(ClassifierMixin, BaseEstimator):
                 "residuals, so fit again."
             )
         self._check_null_scores()  # partial_calibrate may have seen one source only
-        return null_quantile_threshold(
+        return _null_quantile(  # null_scores_ is sorted and finite
             self.null_scores_, self.false_alarm_rate, len(self.fingerprint_sources_)
         )
 
@@ -945,7 +945,7 @@ class PRNUFingerprintClassifier(ClassifierMixin, BaseEstimator):
         clf._restore_extra_state(data, path)
         clf._finalize()
         if "null_scores" in data:
-            clf.null_scores_ = data["null_scores"]
+            clf.null_scores_ = np.sort(data["null_scores"])  # the threshold reads it sorted
         return clf
 
     def _restore(self, classes, fingerprint_classes, fingerprint_sources, image_shape):
@@ -1092,13 +1092,21 @@ class PRNUFingerprintClassifier(ClassifierMixin, BaseEstimator):
         return tags
 
 
+@validate_params(
+    {
+        "null_scores": ["array-like"],
+        "false_alarm_rate": [Interval(Real, 0, 1, closed="neither")],
+        "n_fingerprints": [Interval(Integral, 1, None, closed="left")],
+    }
+)
 def null_quantile_threshold(null_scores, false_alarm_rate, n_fingerprints) -> float:
     """Threshold that the best of ``n_fingerprints`` null similarities reaches at the given rate.
 
     Parameters
     ----------
-    null_scores : ndarray of shape (m,)
-        Sorted similarities of residuals with fingerprints of other sources.
+    null_scores : array-like of shape (m,)
+        Similarities of residuals with fingerprints of other sources (at least two,
+        finite; sorted here).
     false_alarm_rate : float
         Targeted rate ``a`` at which a residual of an unknown source reaches the
         threshold for some fingerprint.
@@ -1119,6 +1127,18 @@ def null_quantile_threshold(null_scores, false_alarm_rate, n_fingerprints) -> fl
     >>> round(null_quantile_threshold(scores, 0.05, 1), 3)  # normal: 1.645 sd
     0.016
     """
+    scores = check_array(null_scores, ensure_2d=False, dtype=np.float64,
+                         input_name="null_scores")
+    if scores.ndim != 1 or scores.size < 2:
+        raise ValueError(
+            f"null_scores must be a 1-D array of at least two scores, got shape "
+            f"{scores.shape}."
+        )
+    return _null_quantile(np.sort(scores), false_alarm_rate, n_fingerprints)
+
+
+def _null_quantile(null_scores, false_alarm_rate, n_fingerprints):
+    """:func:`null_quantile_threshold` of sorted, finite scores, nothing checked."""
     from scipy.stats import norm
 
     m = len(null_scores)
