@@ -136,7 +136,7 @@ def test_load_rejects_other_files(tmp_path):
     np.savez(bad, a=np.zeros(3))
     with pytest.raises(ValueError, match="not a fingerprint file"):
         PRNUFingerprintClassifier.load(bad)
-    with pytest.raises(ValueError, match="not a fingerprint file"):
+    with pytest.raises(FileNotFoundError, match="no such fingerprint file"):
         PRNUFingerprintClassifier.load(tmp_path / "missing.npz")
 
 
@@ -211,6 +211,27 @@ def test_save_refuses_object_labels(rng, tmp_path):
     clf.classes_ = clf.classes_.astype(object)
     with pytest.raises(TypeError, match="without pickle"):
         clf.save(tmp_path / "f.npz")
+
+
+def test_save_names_the_path_asked_for_when_it_cannot_write(rng, tmp_path):
+    clf = PRNUFingerprintClassifier().fit(rng.normal(size=(2, 4, 4)), ["a", "b"])
+    with pytest.raises(FileNotFoundError, match="no such folder") as info:
+        clf.save(tmp_path / "missing" / "m.npz")
+    assert info.value.filename == str(tmp_path / "missing")  # not a temporary name
+    with pytest.raises(IsADirectoryError, match="is a folder") as info:
+        clf.save(tmp_path)
+    assert info.value.filename == str(tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_array_like_parameters_are_saved(rng, tmp_path):
+    R = rng.normal(size=(4, 24, 24))
+    for scales in (np.array([1.0, 1.1]), (1.0, 1.1), [np.float32(1.0), 1.1]):
+        clf = PRNUFingerprintClassifier(search="scale", scales=scales).fit(R, ["a", "b"] * 2)
+        clf.save(tmp_path / "s.npz")
+        loaded = PRNUFingerprintClassifier.load(tmp_path / "s.npz")
+        np.testing.assert_allclose(loaded.scales, [1.0, 1.1])
+        np.testing.assert_array_equal(loaded.predict(R), clf.predict(R))
 
 
 def test_save_is_checked_and_carries_metadata(rng, tmp_path):

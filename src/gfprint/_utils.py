@@ -7,6 +7,7 @@ plain-text confusion table and the read-only views the kernels take.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 
 #: The name the built-in zoo and the studies give to real (camera) images.
@@ -32,6 +33,11 @@ def atomic_path(path, suffix=""):
     """
     path = os.fspath(path)
     head, name = os.path.split(path)
+    # Said here, about the path asked for: the temporary name would be in the error.
+    if os.path.isdir(path):
+        raise IsADirectoryError(errno.EISDIR, "is a folder; give a file name", path)
+    if not os.path.isdir(head or "."):
+        raise FileNotFoundError(errno.ENOENT, "no such folder to write into", head)
     tmp = os.path.join(head, f".{name}.tmp-{os.getpid()}{suffix}")
     try:
         yield tmp

@@ -1233,6 +1233,14 @@ def _read_partial_sizes(data, path, clf):
 
 
 def _jsonable(value):
+    """A parameter as JSON can hold it: numpy scalars and array-likes as Python ones.
+
+    Tuples and arrays come back from :meth:`PRNUFingerprintClassifier.load` as lists.
+    """
     if isinstance(value, np.generic):
         return value.item()
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    if isinstance(value, (tuple, list)):
+        return [_jsonable(v) for v in value]
     return value

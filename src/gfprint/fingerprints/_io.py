@@ -8,6 +8,7 @@ parameters go through the estimator's own validation before anything is built.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -78,6 +79,8 @@ def _read_members(path):
 def read_fingerprint_file(path) -> dict:
     """Read and check a fingerprint file; return its arrays (checksum removed)."""
     where = repr(os.fspath(path))
+    if not os.path.isfile(path):  # a plain "no such file", not "not a fingerprint file"
+        raise FileNotFoundError(errno.ENOENT, "no such fingerprint file", os.fspath(path))
     try:
         arrays = _read_members(path)
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as exc:
