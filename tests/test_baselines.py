@@ -14,6 +14,18 @@ def test_flattener_scales_and_keeps_values(rng):
     np.testing.assert_allclose(ImageFlattener().transform(X / 255.0), rows, atol=1e-6)
 
 
+@pytest.mark.parametrize(
+    "factory", [make_knn_baseline, lambda: make_eigenface_baseline(n_components=4)]
+)
+def test_images_of_another_shape_are_refused_after_fit(factory, rng):
+    # 8x8 and 4x16 images flatten to rows of one length: a fitted pipeline took them.
+    X = rng.integers(0, 256, (10, 8, 8, 3), dtype=np.uint8)
+    model = factory().fit(X, ["a", "b"] * 5)
+    with pytest.raises(ValueError, match=r"shape \(4, 16, 3\).*\(8, 8, 3\)"):
+        model.predict(rng.integers(0, 256, (3, 4, 16, 3), dtype=np.uint8))
+    assert ImageFlattener().transform(X[:, :4]).shape == (10, 96)  # unfitted: any shape
+
+
 def test_flattener_rejects_bad_images():
     with pytest.raises(ValueError, match="channels"):
         ImageFlattener().fit(np.zeros((2, 4, 4, 2)))

@@ -19,8 +19,17 @@ __all__ = ["ImageFlattener", "make_eigenface_baseline", "make_knn_baseline"]
 class ImageFlattener(TransformerMixin, BaseEstimator):
     """Flatten images to rows of float32 intensities on [0, 1].
 
-    Stateless. Lets any scikit-learn estimator work on images; the images follow
-    gfprint's conventions (uint8, uint16 or float on [0, 1]; arrays or file paths).
+    Lets any scikit-learn estimator work on images; the images follow gfprint's
+    conventions (uint8, uint16 or float on [0, 1]; arrays or file paths). Nothing is
+    learned, but :meth:`fit` records the image shape, and :meth:`transform` then
+    refuses images of another shape: their rows would have the same length when the
+    pixel counts agree (8x8 and 4x16), and a downstream model would take them
+    silently. Unfitted, it flattens any images.
+
+    Attributes
+    ----------
+    image_shape_ : tuple of int
+        ``(H, W, C)`` of the images seen in :meth:`fit` (``C = 1`` for grey).
 
     Examples
     --------
@@ -47,7 +56,8 @@ class ImageFlattener(TransformerMixin, BaseEstimator):
         -------
         self : ImageFlattener
         """
-        check_images(X)
+        images = check_images(X)
+        self.image_shape_ = (images.height, images.width, images.n_channels)
         return self
 
     def transform(self, X):
@@ -63,6 +73,13 @@ class ImageFlattener(TransformerMixin, BaseEstimator):
         rows : ndarray of float32
         """
         images = check_images(X)
+        shape = (images.height, images.width, images.n_channels)
+        fitted = getattr(self, "image_shape_", shape)
+        if shape != fitted:
+            raise ValueError(
+                f"X has images of shape {shape} (H, W, C), but ImageFlattener was "
+                f"fitted on images of shape {fitted}."
+            )
         rows = images.load().reshape(images.n_images, -1)
         rows *= np.float32(1.0 / 255.0)
         return rows
