@@ -66,7 +66,10 @@ def test_string_constraints():
         {"flag": np.True_, "seed": np.random.RandomState(0), "v": 2, "f": len, "a": (1,),
          "x": None}, cons, "t"
     )
-    for name, value in [("flag", 1), ("seed", -1), ("seed", 2**32), ("v", "yes"), ("f", 3),
+    # A numpy Generator is refused: check_random_state, which takes the value next,
+    # cannot seed a RandomState with one.
+    for name, value in [("flag", 1), ("seed", -1), ("seed", 2**32),
+                        ("seed", np.random.default_rng(0)), ("v", "yes"), ("f", 3),
                         ("a", 3), ("a", "abc"), ("a", b"ab"), ("x", 1)]:
         with pytest.raises(InvalidParameterError, match=f"The '{name}' parameter of t must"):
             check_parameters({name: value}, cons, "t")
@@ -135,6 +138,8 @@ X3 = np.random.default_rng(0).random((3, 32, 32)).astype(np.float32)
         (lambda: pce_all_pairs(X3, X3, neighborhood=0), "neighborhood"),
         (lambda: correlation_matrix(X3, [0, 0, 1], X3[:2], batch_size=0), "batch_size"),
         (lambda: fd_ratio(X3.reshape(3, -1), [0, 0, 1], random_state=-1), "random_state"),
+        (lambda: fd_ratio(X3.reshape(3, -1), [0, 0, 1],
+                          random_state=np.random.default_rng(0)), "random_state"),
         (lambda: fit_fingerprints(X3, [0, 0, 1], batch_size=0), "batch_size"),
     ],
 )

@@ -130,10 +130,11 @@ def _satisfies(constraint, value) -> bool:
         if constraint == "boolean":
             return isinstance(value, (bool, np.bool_))
         if constraint == "random_state":
-            return value is None or isinstance(
-                value, (np.random.RandomState, np.random.Generator)
-            ) or (isinstance(value, Integral) and not isinstance(value, bool)
-                  and 0 <= value < 2**32)
+            # As scikit-learn's check_random_state, which every user of it calls: a
+            # numpy Generator is not a RandomState and is refused here.
+            return value is None or isinstance(value, np.random.RandomState) or (
+                isinstance(value, Integral) and not isinstance(value, bool)
+                and 0 <= value < 2**32)
         if constraint == "verbose":
             return isinstance(value, (Integral, np.bool_))
         if constraint == "array-like":  # as scikit-learn's: a string is not one
@@ -154,7 +155,7 @@ def _describe(constraint) -> str:
         )
     return {
         "boolean": "a bool",
-        "random_state": "an int in [0, 2**32), a RandomState, a Generator or None",
+        "random_state": "an int in [0, 2**32), a numpy RandomState or None",
         "verbose": "an int or a bool",
         "array-like": "an array-like",
         "callable": "a callable",
