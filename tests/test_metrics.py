@@ -44,12 +44,38 @@ def test_ncc_errors(rng):
         ncc(rng.normal(size=(2, 8, 8)), rng.normal(size=(1, 8, 9)))
     with pytest.raises(ValueError, match="NaN"):
         ncc(np.full((1, 4), np.nan), np.ones((1, 4)))
+    with pytest.raises(ValueError, match="no values"):  # was a ZeroDivisionError
+        ncc(np.zeros((2, 0)), np.zeros((1, 0)))
+
+
+def test_ncc_stays_within_its_range():
+    # float64 rows whose fingerprint is normalised in float32 gave 1.00000003.
+    r = np.arange(12.0).reshape(3, 4)
+    got = ncc(r, np.arange(4))
+    assert got.max() == 1.0 and got.min() >= -1.0
+    assert ncc(-r, np.arange(4)).min() == -1.0
 
 
 def test_normalize_is_float32_unit_norm(rng):
     out = normalize(rng.normal(size=(3, 50)))
     assert out.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(out, axis=1), 1, rtol=1e-6)
+    assert normalize(np.ones((1, 4), np.float16)).dtype == np.float32  # was NotImplemented
+
+
+@pytest.mark.parametrize(
+    "rows, error, match",
+    [
+        ([[1.0, np.nan, 2.0]], ValueError, "NaN"),  # gave a NaN row
+        ([[1.0, np.inf, 2.0]], ValueError, "NaN or infinity"),
+        (np.zeros((2, 0)), ValueError, "at least one value"),  # ZeroDivisionError
+        (np.ones((2, 3), complex), TypeError, "real numeric"),  # a numba TypingError
+        (np.ones(3), ValueError, "2-D"),
+    ],
+)
+def test_normalize_refuses_bad_rows(rows, error, match):
+    with pytest.raises(error, match=match):
+        normalize(rows)
 
 
 def test_crosscorr_2d_against_direct_sum(rng):
@@ -72,6 +98,11 @@ def test_crosscorr_2d_pads_smaller_input(rng):
     cc = crosscorr_2d(a, b)
     assert cc.shape == (40, 40)
     assert np.unravel_index(np.argmax(cc), cc.shape) == (5, 7)
+
+
+def test_crosscorr_2d_refuses_empty_planes():
+    with pytest.raises(ValueError, match="non-empty"):  # was a plane of zeros
+        crosscorr_2d(np.ones((0, 4)), np.ones((4, 4)))
 
 
 def test_crosscorr_2d_keeps_float32(rng):

@@ -42,9 +42,10 @@ def normalize(rows) -> np.ndarray:
     >>> normalize(np.array([[1.0, 3.0]]))
     array([[-0.70710677,  0.70710677]], dtype=float32)
     """
-    x = np.asarray(rows)
-    if x.ndim != 2:
-        raise ValueError(f"expected a 2-D array of rows, got shape {x.shape}.")
+    x = _float(rows, "rows")
+    if x.ndim != 2 or x.shape[1] == 0:
+        raise ValueError(f"expected a 2-D array of rows of at least one value, got shape "
+                         f"{x.shape}.")
     # Row-major input only: one compiled variant per dtype (the output is a full
     # copy anyway).
     return normalize_rows(readonly_view(np.ascontiguousarray(x)), np.empty(x.shape, np.float32))
@@ -106,9 +107,11 @@ def ncc(residuals, fingerprints, *, batch_size=256) -> np.ndarray:
             f"residuals of shape {r.shape[1:]} cannot be compared with fingerprints of "
             f"shape {f.shape[1:]}; both need the same size."
         )
+    d = int(np.prod(r.shape[1:]))
+    if d == 0:
+        raise ValueError(f"residuals of shape {r.shape[1:]} hold no values to correlate.")
     if len(r) == 0:
         return np.empty((0, len(f)), np.float64)
-    d = int(np.prod(r.shape[1:]))
     fn = normalize(f.reshape(len(f), d)).astype(r.dtype, copy=False)
     fn_sums = fn.sum(axis=1, dtype=np.float64)
     rows = r.reshape(len(r), d)
@@ -130,7 +133,9 @@ def ncc(residuals, fingerprints, *, batch_size=256) -> np.ndarray:
         with np.errstate(divide="ignore", invalid="ignore"):
             block /= norms[s : s + batch_size, None]
         block[norms[s : s + batch_size] == 0.0] = 0.0
-    return out
+    # The fingerprints are normalised in float32: a perfect match can come out at
+    # 1 + 3e-8. The documented range holds exactly.
+    return np.clip(out, -1.0, 1.0, out=out)
 
 
 def _n_threads(size):
@@ -215,8 +220,10 @@ def crosscorr_2d(a, b) -> np.ndarray:
     """
     a = _float(a, "a")
     b = _float(b, "b")
-    if a.ndim != 2 or b.ndim != 2:
-        raise ValueError(f"crosscorr_2d needs 2-D planes, got shapes {a.shape} and {b.shape}.")
+    if a.ndim != 2 or b.ndim != 2 or 0 in a.shape + b.shape:
+        raise ValueError(
+            f"crosscorr_2d needs non-empty 2-D planes, got shapes {a.shape} and {b.shape}."
+        )
     shape = (max(a.shape[0], b.shape[0]), max(a.shape[1], b.shape[1]))
     fa = scipy.fft.rfft2(a - a.mean(dtype=np.float64).astype(a.dtype), s=shape)
     fb = scipy.fft.rfft2(b - b.mean(dtype=np.float64).astype(b.dtype), s=shape)
