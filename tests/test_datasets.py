@@ -34,8 +34,18 @@ def test_make_camera_images_bad_args():
     with pytest.raises(ValueError, match="shape"):
         make_camera_images(shape=(1, 8))
     for bad in (dict(prnu_strength=np.nan), dict(noise_std=-1.0)):  # NaN: all-zero images
-        with pytest.raises(ValueError, match="finite number of at least 0"):
+        with pytest.raises(ValueError, match=f"'{next(iter(bad))}' parameter"):
             make_camera_images(**bad)
+    with pytest.raises(ValueError, match="finite number of at least 0"):
+        make_camera_images(prnu_strength=np.inf)
+    # Each failed inside numpy or Python, or (a float side) was truncated silently.
+    for bad in (dict(n_cameras=2.5), dict(n_images=2.5), dict(n_channels=True),
+                dict(prnu_strength="a"), dict(shape=16)):
+        with pytest.raises(ValueError, match=f"'{next(iter(bad))}' parameter"):
+            make_camera_images(**bad)
+    for shape in ((16, 16, 3), (16.7, 16)):
+        with pytest.raises(ValueError, match="shape must be two integers"):
+            make_camera_images(shape=shape)
 
 
 def write_tree(root, sizes=None, rng=None):

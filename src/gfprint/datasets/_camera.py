@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from numbers import Integral, Real
+
 import numpy as np
 from scipy import ndimage
 from sklearn.utils import Bunch, check_random_state
+
+from .._param_validation import Interval, validate_params
 
 __all__ = ["make_camera_images"]
 
@@ -32,6 +36,17 @@ def _scene(rng, shape, n_channels):
     return scene
 
 
+@validate_params(
+    {
+        "n_cameras": [Interval(Integral, 1, None, closed="left")],
+        "n_images": [Interval(Integral, 1, None, closed="left")],
+        "shape": ["array-like"],
+        "n_channels": [Interval(Integral, 1, 3, closed="both")],
+        "prnu_strength": [Interval(Real, 0, None, closed="left")],
+        "noise_std": [Interval(Real, 0, None, closed="left")],
+        "random_state": ["random_state"],
+    }
+)
 def make_camera_images(
     n_cameras=4,
     n_images=20,
@@ -85,11 +100,12 @@ def make_camera_images(
     """
     if n_channels not in (1, 3):
         raise ValueError(f"n_channels must be 1 or 3, got {n_channels}.")
-    if n_cameras < 1 or n_images < 1:
-        raise ValueError("n_cameras and n_images must be at least 1.")
-    h, w = (int(s) for s in shape)
-    if h < 2 or w < 2:
-        raise ValueError(f"shape must be at least (2, 2), got {shape}.")
+    sides = tuple(shape)
+    if len(sides) != 2 or not all(isinstance(s, Integral) and not isinstance(s, bool)
+                                  and s >= 2 for s in sides):
+        raise ValueError(f"shape must be two integers (height, width) of at least 2, got "
+                         f"{shape!r}.")
+    h, w = (int(s) for s in sides)
     for name, value in (("prnu_strength", prnu_strength), ("noise_std", noise_std)):
         if not (np.isfinite(value) and value >= 0):  # NaN made all-zero images
             raise ValueError(f"{name} must be a finite number of at least 0, got {value}.")

@@ -212,7 +212,8 @@ def load_gan_zoo(
     >>> zoo.images.shape[1:], zoo.images.dtype
     ((32, 32, 3), dtype('uint8'))
     """
-    if not isinstance(n_per_source, Integral) or n_per_source < 1:
+    if (not isinstance(n_per_source, Integral) or isinstance(n_per_source, bool)
+            or n_per_source < 1):
         raise ValueError(f"n_per_source must be a positive integer, got {n_per_source!r}.")
     if difficulty not in DIFFICULTIES:
         raise ValueError(f"difficulty must be one of {DIFFICULTIES}, got {difficulty!r}.")
