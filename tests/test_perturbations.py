@@ -169,11 +169,22 @@ def test_random_perturbation_probabilities(images):
         (JPEGCompression(quality=(10.5, 20)), "integers"),
         (RandomCrop(fraction=1.5), "fraction"),
         (RandomPerturbation(p=2.0), "p"),
+        (GaussianNoise(sigma=np.inf), "sigma must be finite"),  # an OverflowError
+        # A stage's own parameters: its transform is never called, and they ran
+        # (a negative scale gave 1x1 images).
+        (RandomPerturbation(p=1.0, relighting=Relighting(max_cycles=-1)), "max_cycles"),
+        (RandomPerturbation(p=1.0, crop=Resize(scale=-1)), "scale"),
     ],
 )
 def test_bad_parameters(est, match, images):
     with pytest.raises(ValueError, match=match):
         est.transform(images)
+
+
+@pytest.mark.parametrize("size", [0, -1, 4, 2.0, True])
+def test_gaussian_kernel_1d_refuses_sizes_opencv_refuses(size):
+    with pytest.raises(ValueError, match="positive odd integer"):  # 0, -1: empty kernels
+        gaussian_kernel_1d(size)
 
 
 def test_bad_images():

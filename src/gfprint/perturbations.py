@@ -31,6 +31,7 @@ __all__ = [
     "RandomPerturbation",
     "Relighting",
     "Resize",
+    "gaussian_kernel_1d",
     "jpeg",
 ]
 
@@ -41,6 +42,8 @@ def _range(value, name, lo=-np.inf, hi=np.inf):
     if len(pair) != 2 or not all(isinstance(v, Real) for v in pair):
         raise ValueError(f"{name} must be a number or a (low, high) pair, got {value!r}.")
     low, high = float(pair[0]), float(pair[1])
+    if not (np.isfinite(low) and np.isfinite(high)):  # inf: an OverflowError in numpy
+        raise ValueError(f"{name} must be finite, got {value!r}.")
     if not lo <= low <= high <= hi:
         raise ValueError(f"{name}={value!r} must satisfy {lo} <= low <= high <= {hi}.")
     return low, high
@@ -221,6 +224,10 @@ def gaussian_kernel_1d(size: int) -> np.ndarray:
     >>> gaussian_kernel_1d(3).tolist()
     [0.25, 0.5, 0.25]
     """
+    if (not isinstance(size, Integral) or isinstance(size, bool) or size < 1
+            or size % 2 == 0):
+        raise ValueError(f"size must be a positive odd integer, as OpenCV's ksize, got "
+                         f"{size!r}.")
     if size in _OPENCV_SMALL_KERNELS:
         return np.array(_OPENCV_SMALL_KERNELS[size])
     sigma = 0.3 * ((size - 1) * 0.5 - 1) + 0.8
@@ -540,7 +547,8 @@ class RandomPerturbation(Perturbation):
         return [g if g is not None else d() for g, d in zip(given, defaults)]
 
     def _check(self):
-        for stage in self._stages():
+        for stage in self._stages():  # the stages' own parameters too: their transform
+            validate_parameters(stage)  # is never called, so nothing else checks them
             stage._check()
 
     def _sizes_vary(self):  # a crop that is not resized back: a list, as for the crop
