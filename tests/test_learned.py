@@ -116,6 +116,8 @@ def test_bad_input():
         LearnedFingerprintClassifier().fit(np.full((4, 8, 8), np.nan), [0, 0, 1, 1])
     with pytest.raises(ValueError, match="one shape are needed, got 2 shapes"):
         LearnedFingerprintClassifier().fit([np.zeros((8, 8)), np.zeros((9, 9))], [0, 1])
+    with pytest.raises(ValueError, match="beyond the float32 range"):  # NaN fingerprints
+        LearnedFingerprintClassifier().fit(X.astype(np.float64) * 1e39, [0, 0, 0, 1, 1, 1])
     clf = LearnedFingerprintClassifier(max_epochs=1).fit(X, [0, 0, 0, 1, 1, 1])
     with pytest.raises(ValueError, match="shape"):
         clf.predict(np.zeros((2, 8, 9), np.float32))

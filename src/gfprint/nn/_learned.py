@@ -19,7 +19,7 @@ from sklearn.utils.validation import (
 from .._param_validation import Interval, fit_context
 from .._utils import progress
 from .._validation import check_fitted
-from ..fingerprints._classifier import _ndim
+from ..fingerprints._classifier import _check_range, _ndim
 from ..metrics import ncc, normalize
 
 __all__ = ["LearnedFingerprintClassifier"]
@@ -106,7 +106,10 @@ class LearnedFingerprintClassifier(ClassifierMixin, BaseEstimator):
 
     All training residuals are held in memory as float32 rows (4 bytes per value).
     Residuals must share one shape: no search over shifts or scales. The learned
-    fingerprints have unit RMS: only their direction matters.
+    fingerprints start zero-mean at unit RMS, and training moves them a little off
+    both (RMS 1.02 to 1.06, means below 0.02, after the default training on 64
+    zoo images per source); the NCC
+    ignores a fingerprint's mean and scale, so only its direction matters.
 
     Examples
     --------
@@ -285,6 +288,7 @@ class LearnedFingerprintClassifier(ClassifierMixin, BaseEstimator):
             self.n_features_in_ = int(np.prod(X.shape[1:]))
         if X.ndim > 4:
             raise ValueError(f"residuals must be 2-D to 4-D arrays, got shape {X.shape}.")
+        _check_range(X)  # float64 beyond float32's range would become infinities
         return np.asarray(X, dtype=np.float32), y
 
     def _check_X(self, X):
