@@ -211,6 +211,13 @@ def test_correlation_matrix_is_mean_ncc_per_source(rng):
         correlation_matrix(residuals, y, rng.normal(size=(2, 4, 4)))
     with pytest.raises(ValueError, match="labels is empty"):  # was "need at least one array"
         correlation_matrix(residuals, y, fps, labels=[])
+    # One string is one label: "c" failed inside numpy, "ab" was read as "a" and "b".
+    np.testing.assert_allclose(correlation_matrix(residuals, y, fps, labels="c"),
+                               [expected[2]], atol=1e-6)
+    with pytest.raises(ValueError, match=r"labels \['ab'\] have no residuals"):
+        correlation_matrix(residuals, y, fps, labels="ab")
+    with pytest.raises(ValueError, match="1-D"):
+        correlation_matrix(residuals, y, fps, labels=[["a"], ["b"]])
 
 
 def _ncc_ref(a, b):

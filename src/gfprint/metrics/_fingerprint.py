@@ -73,7 +73,11 @@ def correlation_matrix(residuals, y, fingerprints, *, labels=None, batch_size=25
             f"y must hold one label per residual: got shape {y.shape} for {len(residuals)} "
             "residuals."
         )
+    if isinstance(labels, str):  # one label, not its letters (as the data loaders)
+        labels = [labels]
     labels = np.unique(y) if labels is None else np.asarray(labels)
+    if labels.ndim != 1:
+        raise ValueError(f"labels must be a 1-D list of labels, got shape {labels.shape}.")
     if labels.size == 0:
         raise ValueError("labels is empty: give at least one, or None for every label of y.")
     missing = [lab for lab in labels.tolist() if not np.any(y == lab)]
