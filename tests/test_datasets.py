@@ -98,6 +98,25 @@ def test_load_image_folder_errors(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(ValueError, match="empty"):
         load_image_folder(tmp_path)
+    (tmp_path / "f.png").write_bytes(b"")
+    with pytest.raises(NotADirectoryError, match="is a file"):  # said "does not exist"
+        load_image_folder(tmp_path / "f.png")
+
+
+def test_load_image_folder_skips_hidden_files(tmp_path):
+    write_tree(tmp_path)
+    (tmp_path / "real" / "._0.png").write_bytes(b"\x00\x05\x16\x07 AppleDouble")
+    data = load_image_folder(tmp_path)  # the companion file failed the whole load
+    assert len(data.images) == 4
+    assert not any("._" in f for f in data.filenames)
+
+
+def test_load_image_folder_says_what_differs(tmp_path):
+    write_tree(tmp_path)
+    Image.fromarray(np.zeros((16, 16), np.uint8)).save(tmp_path / "stylegan" / "1.png")
+    with pytest.raises(ValueError, match="number of colour channels") as info:
+        load_image_folder(tmp_path)
+    assert "lazy=True" not in str(info.value)  # lazy loading fails the same way
 
 
 def test_load_image_folder_corrupt_and_mixed(tmp_path):

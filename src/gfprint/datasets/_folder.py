@@ -24,8 +24,8 @@ def load_image_folder(root, *, lazy=False, suffixes=_IMAGE_SUFFIXES):
         Return file paths instead of pixel arrays; gfprint estimators read them in
         batches, so datasets larger than memory work.
     suffixes : str or tuple of str, default=(".png", ".jpg", ".jpeg", ...)
-        File name endings that count as images (case-insensitive); other files are
-        ignored.
+        File name endings that count as images (case-insensitive); other files, and
+        hidden files and folders (names starting with a dot), are ignored.
 
     Returns
     -------
@@ -40,9 +40,11 @@ def load_image_folder(root, *, lazy=False, suffixes=_IMAGE_SUFFIXES):
     ------
     FileNotFoundError
         If ``root`` does not exist.
+    NotADirectoryError
+        If ``root`` is a file.
     ValueError
         If there is no source folder, a source folder holds no image, or (when
-        loading) images differ in size.
+        loading) images differ in size or number of channels.
     gfprint.ImageReadError
         If a file cannot be decoded; the message names it.
 
@@ -60,6 +62,10 @@ def load_image_folder(root, *, lazy=False, suffixes=_IMAGE_SUFFIXES):
     ((2, 8, 8, 3), ['gan', 'real'])
     """
     root = Path(root)
+    if root.is_file():
+        raise NotADirectoryError(
+            f"{os.fspath(root)!r} is a file; give the folder that holds the source folders."
+        )
     if not root.is_dir():
         raise FileNotFoundError(f"image folder {os.fspath(root)!r} does not exist.")
     sources = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
@@ -73,9 +79,11 @@ def load_image_folder(root, *, lazy=False, suffixes=_IMAGE_SUFFIXES):
     paths, target = [], []
     for src in sources:
         # Not is_file(): a broken link named like an image is kept, so that reading it
-        # reports it instead of dropping it in silence.
+        # reports it instead of dropping it in silence. Hidden files are skipped, as
+        # hidden folders are (macOS writes "._name.png" companions that are no images).
         files = sorted(p for p in src.iterdir()
-                       if not p.is_dir() and p.name.lower().endswith(wanted))
+                       if not p.is_dir() and not p.name.startswith(".")
+                       and p.name.lower().endswith(wanted))
         if not files:
             raise ValueError(f"source folder {os.fspath(src)!r} contains no image files.")
         paths += [os.fspath(p) for p in files]
@@ -104,11 +112,17 @@ def _load_stack(paths):
     out[0] = first
     for i, path in enumerate(paths[1:], start=1):
         img = read_image(path)
-        if img.shape != first.shape:
+        if img.shape[:2] != first.shape[:2]:
             raise ValueError(
                 f"image file {path!r} has shape {img.shape}, unlike the first image "
                 f"{paths[0]!r} with {first.shape}; load with lazy=True or resize the images "
                 "to one size."
+            )
+        if img.shape != first.shape:  # lazy=True would not help: estimators refuse it too
+            raise ValueError(
+                f"image file {path!r} has shape {img.shape}, unlike the first image "
+                f"{paths[0]!r} with {first.shape}: another number of colour channels; "
+                "convert the files to one colour mode (all RGB or all grey)."
             )
         if img.dtype != out.dtype and out.dtype != np.float32:
             # Another bit depth: each image is scaled by its own type (never upcast).
