@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import sklearn
+from scipy.stats import norm
 from sklearn.base import clone
 from sklearn.model_selection import (
     GridSearchCV,
@@ -76,6 +77,12 @@ def test_null_quantile_threshold_rank_and_normal_tail():
     assert null_quantile_threshold(scores, 0.1, 2) == 95.0
     few = np.array([-1.0, 0.0, 1.0])  # too few for 1%: normal fit, mean 0, sd 1
     assert null_quantile_threshold(few, 0.01, 1) == pytest.approx(2.3263, abs=1e-4)
+    # The normal tail at the per-pair rate: three fingerprints at 0.1 overall.
+    per_pair = 1 - 0.9 ** (1 / 3)
+    assert null_quantile_threshold(few, 0.1, 3) == pytest.approx(norm.isf(per_pair), abs=1e-9)
+    # Sidak, not Bonferroni (0.01 per pair: rank 9900), for ten fingerprints.
+    many = np.arange(1, 10000, dtype=float)
+    assert null_quantile_threshold(many, 0.1, 10) == 9896.0  # ceil(10000 * (1 - 0.01048))
 
 
 def test_null_quantile_threshold_sorts_its_scores():
