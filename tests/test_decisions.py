@@ -137,10 +137,12 @@ def test_all_negative_scores_are_rejected_by_a_zero_threshold(rng):
 
 def test_pce_threshold_60_on_colour_residuals(rng):
     prints = rng.normal(size=(2, 48, 48, 3))
-    R = np.concatenate([0.3 * prints[k] + rng.normal(size=(10, 48, 48, 3)) for k in (0, 1)])
-    y = np.repeat(["a", "b"], 10)
-    clf = PRNUFingerprintClassifier(similarity="pce", threshold=60.0).fit(R, y)
-    assert clf.score(R, y) == 1.0
+    R = np.concatenate([0.3 * prints[k] + rng.normal(size=(20, 48, 48, 3)) for k in (0, 1)])
+    y = np.repeat(["a", "b"], 20)
+    clf = PRNUFingerprintClassifier(similarity="pce", threshold=60.0).fit(R[::2], y[::2])
+    # Held-out residuals: on its own residuals even pure noise scores 1.0 (each is
+    # part of its class mean).
+    assert clf.score(R[1::2], y[1::2]) == 1.0
     noise = rng.normal(size=(10, 48, 48, 3))
     assert list(clf.predict(noise)) == ["unknown"] * 10
     # Colour PCE: the channels' cross-correlation planes add up.
@@ -228,11 +230,12 @@ def test_tuned_threshold_classifier_cv_with_sources(detection_data):
 
 def test_real_fingerprint_direction(rng):
     """Trento: real images share their pipeline's fingerprint, generated ones do not."""
-    R, src = make_sources(rng, n_sources=2, n_per=40)
+    R, src = make_sources(rng, n_sources=2, n_per=80)
     y = np.where(src == "gan0", "real", "gan")  # 'real' is the class with a fingerprint
-    clf = PRNUFingerprintClassifier(null_class="gan", threshold="auto").fit(R, y)
+    clf = PRNUFingerprintClassifier(null_class="gan", threshold="auto").fit(R[::2], y[::2])
     assert list(clf.fingerprint_classes_) == ["real"]
-    assert (clf.predict(R) == y).mean() > 0.9
+    # Held out: on the training residuals no fingerprint at all scored 0.99.
+    assert (clf.predict(R[1::2]) == y[1::2]).mean() > 0.9
 
 
 def test_overflowing_residuals_are_an_error(rng):

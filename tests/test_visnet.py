@@ -14,13 +14,17 @@ from gfprint.nn._attributor import _to_tensor  # noqa: E402
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
+def _planted(seed, n_per_source):
+    rng = np.random.default_rng(seed)
+    X = rng.integers(0, 256, (2 * n_per_source, 16, 16, 3), dtype=np.uint8)
+    X[n_per_source:, ::2, ::2] //= 2
+    return X, np.repeat(["a", "b"], n_per_source)
+
+
 @pytest.fixture(scope="module")
 def planted():
     """Two sources of noise images; the second carries a periodic pattern."""
-    rng = np.random.default_rng(0)
-    X = rng.integers(0, 256, (32, 16, 16, 3), dtype=np.uint8)
-    X[16:, ::2, ::2] //= 2
-    return X, np.repeat(["a", "b"], 16)
+    return _planted(0, 16)
 
 
 @pytest.fixture(scope="module")
@@ -41,8 +45,11 @@ def _ncc(a, b):
 
 
 def test_learns_a_planted_pattern_and_fingerprints_are_images(planted, fitted):
+    # Fresh images of the two sources: on its training images the network scores
+    # 1.0 even when trained on shuffled labels (0.28 on these), so only held-out
+    # images show that it learned the pattern (0.875 when written).
     X, y = planted
-    assert fitted.score(X, y) == 1.0
+    assert fitted.score(*_planted(1, 32)) >= 0.75
     assert list(fitted.classes_) == ["a", "b"]
     assert fitted.model_fingerprints_.shape == (2, 16, 16, 3)
     assert fitted.model_fingerprints_.dtype == np.float32
