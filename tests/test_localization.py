@@ -47,6 +47,22 @@ def test_window_null_sd_matches_the_spread_of_unrelated_fields():
                                1 / 16, rtol=0.03)
 
 
+def test_window_null_sd_counts_the_correlation_between_colour_channels():
+    # Channels that share most of their values (as a colour residual's do): the
+    # pairs of values in different channels count as well as those in one.
+    rng = np.random.default_rng(3)
+
+    def colour_field(size):
+        common = uniform_filter(rng.normal(size=(size, size)), 2, mode="wrap")
+        own = uniform_filter(rng.normal(size=(size, size, 3)), (2, 2, 1), mode="wrap")
+        return 0.8 * common[..., None] + 0.6 * own
+
+    r, f = colour_field(384), colour_field(384)
+    m = local_ncc(r, f, window=16)
+    empirical = m[8::16, 8::16].std()  # 576 windows that do not overlap
+    np.testing.assert_allclose(window_null_sd(r, f, 16), empirical, rtol=0.1)
+
+
 def planted_splice(seed=2, size=160, square=(48, 112, 40, 104), strength=0.5):
     rng = np.random.default_rng(seed)
     f = rng.normal(size=(size, size))
