@@ -6,7 +6,8 @@ import pytest
 from gfprint import CameraResidualExtractor, PRNUFingerprintClassifier
 from gfprint.datasets import make_camera_images
 from gfprint.fingerprints import CameraFingerprintClassifier
-from gfprint.metrics import pce
+from gfprint.localization import local_ncc
+from gfprint.metrics import ncc, pce
 from gfprint.residuals import CAMERA_SETTING, estimate_fingerprint, rgb_to_gray
 
 
@@ -37,7 +38,24 @@ def test_scores_are_the_detector_of_chen_et_al(cams):
             )
     ncc_clf = CameraFingerprintClassifier(similarity="ncc").fit(X, y)
     scores = ncc_clf.similarity_scores(Xt)
-    assert scores.shape == (len(Xt), 3) and np.all(np.abs(scores) <= 1)
+    assert scores.shape == (len(Xt), 3)
+    for i in range(2):  # the NCC of the residual with I * K, as PCE's
+        grey = rgb_to_gray(Xt[i].astype(np.float32))
+        for j, k in enumerate(ncc_clf.fingerprints_):
+            assert scores[i, j] == pytest.approx(ncc(W[i][None], (grey * k)[None])[0, 0],
+                                                 rel=1e-4)
+
+
+def test_localize_maps_the_residual_against_intensity_times_fingerprint(cams):
+    # Chen et al.'s tampering map: W against I * K, not against K alone.
+    X, y, Xt, yt = cams
+    clf = CameraFingerprintClassifier().fit(X, y)
+    found = clf.localize(Xt[:1], source=yt[0], window=32)[0]
+    W = CameraResidualExtractor().transform(Xt[:1])[0]
+    grey = rgb_to_gray(Xt[0].astype(np.float32))
+    k = clf.fingerprints_[list(clf.fingerprint_sources_).index(yt[0])]
+    assert found.source == yt[0] and found.offset == (0, 0)
+    np.testing.assert_allclose(found.ncc, local_ncc(W, grey * k, window=32), atol=1e-5)
 
 
 def test_identifies_cameras_and_beats_the_mean_fingerprint(cams):
