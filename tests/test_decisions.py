@@ -196,6 +196,19 @@ def test_cross_val_predict_decision_function_with_null_class(detection_data):
         cross_val_predict(clf, R, src, cv=cv, method="decision_function")
 
 
+def test_auto_threshold_with_sources_scores_each_residual_against_other_sources(
+        detection_data):
+    # A generator's residuals count against the other generators' fingerprints (its
+    # class's fingerprints, but not its own source's), real ones against all four.
+    R, src, y = detection_data
+    clf = PRNUFingerprintClassifier(null_class="real", threshold="auto")
+    clf.fit(R, y, sources=src)
+    scores = clf.similarity_scores(R)
+    other = src[:, None] != clf.fingerprint_sources_[None, :]
+    assert clf.null_scores_.size == 120 * 3 + 120 * 4
+    np.testing.assert_allclose(clf.null_scores_, np.sort(scores[other]))
+
+
 def test_threshold_search_needs_a_threshold_dependent_score(detection_data):
     R, src, y = detection_data
     grid = {"threshold": np.linspace(0.0, 0.2, 11)}
