@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from gfprint.cli import main
+from gfprint import PRNUFingerprintClassifier
+from gfprint.cli import _extractor, main
 from gfprint.datasets import make_camera_images
 from gfprint.fingerprints import CameraFingerprintClassifier
 from gfprint.fingerprints._io import checksum as _checksum
@@ -89,6 +90,17 @@ def test_real_vs_gan_mode(folders, tmp_path, capsys):
         shutil.copytree(folders / "test" / src, cnndet / dst)
     code, out, err = run(capsys, "evaluate", model, cnndet)
     assert code == 0 and "AUC 1.0000" in out and "warning" not in err
+    # Images of a source the model does not know count as false alarms too.
+    summary = json.loads(run(capsys, "evaluate", model, cnndet, "--format", "json")[1])[
+        "summary"]
+    assert summary["false_alarm_images"] == 6
+    # Several --real folders: each is the real class at evaluate as well.
+    both = tmp_path / "both.npz"
+    assert run(capsys, "fit", folders / "train", "-o", both, "--real", "real", "--real",
+               "gan_b", "--fpr", "0.2", "--quiet")[0] == 0
+    summary = json.loads(run(capsys, "evaluate", both, folders / "test", "--format",
+                             "json")[1])["summary"]
+    assert "gan_b" not in summary["labels"] and summary["false_alarm_images"] == 6
     code, out, err = run(capsys, "fit", cnndet, "-o", tmp_path / "c.npz", "--real", "nope")
     assert code == 2 and "--real nope" in err
 
@@ -302,7 +314,6 @@ def test_console_script_in_a_pipe(folders, tmp_path):
 
 
 def test_fit_settings_gan_default_camera_switch_and_fpr(folders, tmp_path, capsys):
-    from gfprint import PRNUFingerprintClassifier
     from gfprint.datasets import load_image_folder
     from gfprint.fingerprints import CameraFingerprintClassifier
     from gfprint.residuals import CAMERA_SETTING
@@ -536,9 +547,15 @@ def test_localize_generated_region_and_camera_tampering(spliced, tmp_path, capsy
     # A camera model maps where the camera's fingerprint is missing.
     assert main(["fit", str(spliced / "train"), "-o", str(cams), "--camera", "--real", "none",
                  "--quiet"]) == 0
+    gan_out = out
+    gan = PRNUFingerprintClassifier.load(model)
+    residual = _extractor(PRNUFingerprintClassifier.load_metadata(model)["extractor"],
+                          None).transform(np.asarray(Image.open(spliced / "photo.png"))[None])
+    gan_map = gan.localize(residual)[0]
     code, out, _ = run(capsys, "localize", spliced / "tampered.png", "-m", cams, "-o", out_png,
                        "--window", "32", "--source", "real", "--arrays", arrays)
     assert code == 0 and "lacks the fingerprint of real (placement 0,0; window 32" in out
+    camera_out = out
     with np.load(arrays) as a:
         np.testing.assert_allclose(a["suspect"], 1 - a["probability"])
         a_probability = a["probability"]
@@ -551,6 +568,9 @@ def test_localize_generated_region_and_camera_tampering(spliced, tmp_path, capsy
     image = np.asarray(Image.open(spliced / "tampered.png"))
     expected = clf.localize(image[None], source="real", window=32)[0]
     np.testing.assert_array_equal(a_probability, expected.probability)
+    # The share reported: where the fingerprint is missing (camera), present (generator).
+    assert f"{100 * (1 - expected.fraction):.1f} % of the image lacks" in camera_out
+    assert f"{100 * gan_map.fraction:.1f} % of the image carries" in gan_out
 
 
 @pytest.mark.parametrize(
@@ -633,6 +653,21 @@ def test_a_grey_image_sorted_first_does_not_fail_the_colour_ones(folders, tmp_pa
     code, out, err = run(capsys, "fit", train, "-o", model)
     assert code == 1 and "Saved 2 fingerprints of 128x128 (gan_a: 5, gan_b: 5, real: 5)" in out
     assert err.count("most images are colour") == 1 and "+grey.png" in err
+
+
+def test_common_channel_count_is_the_majority_and_a_tie_is_colour(tmp_path):
+    from gfprint.cli import _common_channels
+
+    grey, colour = [], []
+    for i in range(2):
+        grey.append(tmp_path / f"g{i}.png")
+        colour.append(tmp_path / f"c{i}.png")
+        Image.fromarray(np.zeros((8, 8), np.uint8)).save(grey[-1])
+        Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(colour[-1])
+    assert _common_channels(grey + colour[:1]) == 1
+    assert _common_channels(grey[:1] + colour) == 3
+    assert _common_channels(grey[:1] + colour[:1]) == 3  # a tie: colour
+    assert _common_channels(grey + colour) == 3
 
 
 def test_an_image_called_real_is_no_match(folders, tmp_path, capsys):
