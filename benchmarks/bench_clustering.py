@@ -126,7 +126,7 @@ def placed(n):
     print(f"{clu.n_clusters_} clusters; each named after its most common source. Right: "
           "placed in a cluster of its source; wrong: in another; none: `-1`.\n")
     print("| images | how | source | right | wrong | none |\n|---|---|---|---|---|---|")
-    for difficulty, how in (("clean", "32x32, the rule of fit"),
+    for difficulty, how in (("clean", "32x32, the rules of fit per image"),
                             ("crop", "24x24 crops, search over shifts")):
         test = load_gan_zoo(n_per_source=n // 2, random_state=1, difficulty=difficulty)
         labels = clu.predict(ResidualExtractor().fit_transform(test.images))

@@ -71,13 +71,32 @@ def test_weak_source_is_found_through_averaging():
     assert (clu.labels_[y == -1] == -1).all()
 
 
+def test_significance_alone_keeps_null_residuals_out():
+    # min_fingerprint_correlation=0 leaves the significance rule alone on guard. A
+    # null residual's correlations with a cluster's members are not independent
+    # (the members share a fingerprint): the spread of their sum is that of one NCC
+    # with the sum's direction, sqrt(1 + (m - 1) c) times what independent terms
+    # would give. Counting them as independent let 7 of these 60 null residuals into
+    # the clusters at fit, and 16 of 60 fresh ones at predict (false_alarm_rate is
+    # 1e-3 over all pairs).
+    X, y = planted([1.0, 1.0], n_each=30, n_null=60, seed=20)
+    clu = FingerprintClustering(min_fingerprint_correlation=0.0).fit(X)
+    assert clu.n_clusters_ == 2
+    assert adjusted_rand_score(y[y >= 0], clu.labels_[y >= 0]) == 1.0
+    assert (clu.labels_[y == -1] == -1).all()
+    nulls, _ = planted([], n_each=0, n_null=60, seed=40)
+    assert (clu.predict(nulls) == -1).all()
+
+
 @pytest.mark.parametrize("min_corr, n_found", [(0.0, 1), (0.3, 2)])
 def test_related_sources_merge_only_below_min_fingerprint_correlation(min_corr, n_found):
-    # Two fingerprints that correlate by 0.1 (two seeds of one architecture).
+    # Two fingerprints that correlate by 0.2 (two seeds of one architecture). Their
+    # relatedness must stand out from the chance correlation of two unrelated
+    # fingerprints (sd 1/64 at 64x64; 0.1 at 32x32 would be only 3 sd of it).
     rng = np.random.default_rng(2)
-    common, own = rng.normal(size=(2, 32, 32)), rng.normal(size=(2, 32, 32))
-    fps = np.sqrt(0.1) * common[0] + np.sqrt(0.9) * own
-    X, y = planted([1.0, 1.0], n_each=30, fingerprints=fps, seed=3)
+    common, own = rng.normal(size=(2, 64, 64)), rng.normal(size=(2, 64, 64))
+    fps = np.sqrt(0.2) * common[0] + np.sqrt(0.8) * own
+    X, y = planted([1.0, 1.0], n_each=30, shape=(64, 64), fingerprints=fps, seed=3)
     clu = FingerprintClustering(min_fingerprint_correlation=min_corr).fit(X)
     assert clu.n_clusters_ == n_found
     if n_found == 2:

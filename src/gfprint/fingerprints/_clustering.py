@@ -128,9 +128,14 @@ class FingerprintClustering(ClusterMixin, BaseEstimator):
     correlation inside a group is ``c_A = (||S_A||^2 - m_a) / (m_a (m_a - 1))``.
     The pair with the highest ``L`` merges first if
 
-    * ``L(A, B) * sqrt(m_a m_b) >= threshold`` (significance: under independence
-      the mean of ``m_a m_b`` null correlations has standard deviation
-      ``null_sd / sqrt(m_a m_b)``), and
+    * ``<S_A, S_B> / (||S_A|| ||S_B||) >= threshold``, the NCC of the two sums
+      (significance: for groups of unrelated sources it spreads as the NCC of two
+      independent residuals, ``null_sd``; for two single residuals it is their
+      NCC). The ``m_a m_b`` correlations behind ``L`` are not independent: the
+      members of a group share a fingerprint, and two unrelated fingerprints
+      correlate by chance however many images average them, so ``L`` spreads
+      ``sqrt((1 + (m_a - 1) c_A) (1 + (m_b - 1) c_B))`` times more than
+      ``null_sd / sqrt(m_a m_b)``, the spread of independent terms), and
     * unless both are single residuals,
       ``L(A, B) >= min_fingerprint_correlation * sqrt(c_A c_B)``, with a single
       residual's ``c`` taken as its partner's. For residuals ``r = a F + noise`` of
@@ -176,7 +181,9 @@ class FingerprintClustering(ClusterMixin, BaseEstimator):
     this is several times ``1 / d``. ``null_sd_`` uses the mean autocorrelation of
     all residuals (averaged through their power spectra). On the first zoo (v1) it
     predicted the spread of the NCC between residuals of different sources, and
-    between real photos, to within 10 %. It assumes that residuals of different
+    between real photos, to within 10 %; on the current zoo (v2) it predicts 0.029,
+    and the NCC spreads by 0.030 between real photos but by 0.041 between images of
+    different generators. It assumes that residuals of different
     sources are independent: content shared across sources (aligned faces, the same
     scene) makes them correlate, and then a numeric ``threshold`` calibrated on
     images of known, different sources is the safer choice.
@@ -317,13 +324,17 @@ class FingerprintClustering(ClusterMixin, BaseEstimator):
         """Cluster of each new residual, or ``-1``: the found clusters as references.
 
         A residual of the training shape joins the cluster it correlates with most by
-        the rule of :meth:`fit` for a single residual: its mean NCC ``L`` with the
-        ``m`` members is significant (``L * sqrt(m) >= threshold_``) and at least
-        ``min_fingerprint_correlation`` times the cluster's ``cohesion_``. On the
-        residuals it was fitted on, ``predict`` can differ from ``labels_``: the
-        second stage of :meth:`fit` joins clusters by their images' links, which
-        this rule for one residual does not see (on a zoo draw of 1,600 residuals,
-        76 differed, 64 of them members that ``predict`` left unclustered).
+        the rules of :meth:`fit` for a single residual, with false alarms counted
+        per image: its NCC with the sum of the cluster's residuals passes
+        ``z * null_sd_``, ``z`` the normal quantile of ``false_alarm_rate`` divided
+        by the number of clusters (Bonferroni; :meth:`fit`'s ``threshold_`` divides
+        it by the number of pairs of its residuals), and its mean NCC ``L`` with the
+        ``m`` members is at least ``min_fingerprint_correlation`` times the
+        cluster's ``cohesion_``. On the residuals it was fitted on, ``predict``
+        can differ from ``labels_``: the second stage of :meth:`fit` joins clusters
+        by their images' links, which this rule for one residual does not see (on
+        a zoo draw of 1,600 residuals, 101 differed, 94 of them members that
+        ``predict`` left unclustered).
 
         A residual of another size (a cropped image; a list may mix sizes) is placed
         on each cluster's fingerprint at its best shift
@@ -358,12 +369,15 @@ class FingerprintClustering(ClusterMixin, BaseEstimator):
         if not self.n_clusters_:
             return labels
         sizes = self.cluster_sizes_.astype(np.float64)
+        sum_norms = np.linalg.norm(self._member_sums.astype(np.float64), axis=1)
+        # False alarms per image, over the clusters tried, as for other sizes below.
+        significant = norm.isf(self.false_alarm_rate / self.n_clusters_) * self.null_sd_
         for s in range(0, len(X), self.batch_size):
             block = X[s : s + self.batch_size]
             rows = normalize(block.reshape(len(block), -1))
-            link = (rows @ self._member_sums.T).astype(np.float64) / sizes
-            # _Agglomeration.accepts for a single residual and a group, vectorised.
-            passes = (link * np.sqrt(sizes) >= self.threshold_) & (
+            dots = (rows @ self._member_sums.T).astype(np.float64)
+            link = dots / sizes
+            passes = (dots / sum_norms >= significant) & (
                 link >= self.min_fingerprint_correlation * np.maximum(self.cohesion_, 0.0))
             best = np.where(passes, link, -np.inf).argmax(axis=1)
             labels[s : s + len(rows)] = np.where(passes.any(axis=1), best, -1)
@@ -577,9 +591,13 @@ class _Agglomeration:
         m = self.size[a]
         return (self.square[a] - m) / (m * (m - 1)) if m > 1 else float("nan")
 
+    def significance(self, dot, a, b):
+        """NCC of the two groups' sums: under independence its spread is ``null_sd``."""
+        return dot / math.sqrt(self.square[a] * self.square[b])
+
     def accepts(self, link, a, b):
         ma, mb = self.size[a], self.size[b]
-        if link * math.sqrt(ma * mb) < self.threshold:
+        if self.significance(link * ma * mb, a, b) < self.threshold:
             return False
         if ma == 1 and mb == 1:
             return True  # nothing to compare the link with but the null
@@ -612,9 +630,9 @@ class _Agglomeration:
             if not self.accepts(-neg, a, b):
                 continue
             keep, gone = (a, b) if ma >= mb else (b, a)
-            size, threshold = self.size, self.threshold
+            threshold = self.threshold
             for c, dot in self._merge(keep, gone, -neg * ma * mb).items():
-                if dot >= threshold * math.sqrt(size[keep] * size[c]):  # else never
+                if self.significance(dot, keep, c) >= threshold:  # else never
                     heapq.heappush(entries, self._entry(keep, c, dot))
             merges += 1
         return merges
@@ -647,14 +665,14 @@ class _Agglomeration:
     def group_pairs(self):
         """Significant ``(dot, a, b)`` of every live group with every group of two or more."""
         size = np.array(self.size)
+        norm_of = np.sqrt(np.array(self.square))
         live = np.flatnonzero(self.alive)
         big = live[size[live] > 1]
         pairs = []
         for s in range(0, len(live) if len(big) else 0, self.batch_size):
             rows = live[s : s + self.batch_size]
             dots = self.sums[rows] @ self.sums[big].T
-            sizes = np.outer(size[rows], size[big])
-            significant = dots / np.sqrt(sizes) >= self.threshold
+            significant = dots / np.outer(norm_of[rows], norm_of[big]) >= self.threshold
             for i, j in zip(*np.nonzero(significant)):
                 a, b = int(rows[i]), int(big[j])
                 if a != b and (a < b or size[a] == 1):
