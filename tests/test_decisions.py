@@ -127,6 +127,31 @@ def test_rejections_are_unknown_and_nan_is_refused(rng):
     assert set(named.set_params(unknown_label="?").predict(noise)) <= {"?", "b", "unknown"}
 
 
+@pytest.mark.parametrize("real", ["real", "0_real"])
+def test_a_constant_image_is_the_null_class_whatever_its_name(rng, real):
+    # Its NCC is exactly 0 against every fingerprint, the null class's score when no
+    # threshold is set: the tie went to whichever class sorted first ("gan" before
+    # "real", "0_real" before "gan").
+    R = rng.normal(size=(8, 16, 16)).astype(np.float32)
+    y = np.array(["gan"] * 4 + [real] * 4)
+    blank = np.zeros((1, 16, 16), np.float32)
+    clf = PRNUFingerprintClassifier(null_class=real).fit(R, y)
+    assert clf.predict(blank).tolist() == [real]
+    # A fingerprint must correlate above the threshold, not reach it.
+    score = clf.similarity_scores(R[:1]).max()
+    assert clf.set_params(threshold=score).predict(R[:1]).tolist() == [real]
+    assert clf.set_params(threshold=score - 1e-6).predict(R[:1]).tolist() == ["gan"]
+
+
+def test_open_set_matches_a_score_that_reaches_the_threshold(rng):
+    R = rng.normal(size=(8, 16, 16)).astype(np.float32)
+    y = np.repeat(["a", "b"], 4)
+    clf = PRNUFingerprintClassifier().fit(R, y)
+    score = clf.similarity_scores(R[:1]).max()
+    assert clf.set_params(threshold=score).predict(R[:1]).tolist() == ["a"]
+    assert clf.set_params(threshold=score + 1e-6).predict(R[:1]).tolist() == ["unknown"]
+
+
 def test_all_negative_scores_are_rejected_by_a_zero_threshold(rng):
     R, src = make_sources(rng, n_sources=2, n_per=20)
     clf = PRNUFingerprintClassifier(threshold=0.0).fit(R, src)

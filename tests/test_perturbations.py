@@ -144,6 +144,16 @@ def test_resize_changes_size():
     assert out.shape == (2, 15, 20, 3)
 
 
+def test_resize_is_pillows_bilinear(images):
+    # The content, not only the shape: a flipped or shifted resize would pass the above.
+    out = Resize(scale=0.75).transform(images)
+    for got, img in zip(out, images):
+        h, w = img.shape[:2]
+        want = Image.fromarray(img).resize((round(w * 0.75), round(h * 0.75)),
+                                           Image.Resampling.BILINEAR)
+        np.testing.assert_array_equal(got, np.asarray(want))
+
+
 def test_random_perturbation_probabilities(images):
     np.testing.assert_array_equal(RandomPerturbation(p=0.0).transform(images), images)
     always = RandomPerturbation(p=1.0, random_state=0).transform(images)

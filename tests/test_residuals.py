@@ -273,6 +273,14 @@ def test_cheap_denoisers_against_scipy(rng):
     edge = np.zeros((9, 9))
     edge[:, 5:] = 255.0
     assert np.abs(noise_wiener(edge, sigma=1.0)).max() < 0.01 * 255
+    # Between the two regimes, the rule itself: x minus m + max(v - s2, 0) / v (x - m).
+    textured = x * (20.0 / 255.0)  # local variances on both sides of sigma ** 2
+    m = ndimage.uniform_filter(textured, 3, mode="reflect")
+    v = ndimage.uniform_filter(textured * textured, 3, mode="reflect") - m * m
+    denoised = m + np.maximum(v - 25.0, 0.0) / v * (textured - m)
+    assert 0.1 < np.mean(v > 25.0) < 0.9
+    np.testing.assert_allclose(noise_wiener(textured, sigma=5.0), textured - denoised,
+                               atol=1e-3)
 
 
 def test_zero_mean_properties(rng):

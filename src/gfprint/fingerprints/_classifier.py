@@ -89,7 +89,8 @@ class PRNUFingerprintClassifier(ClassifierMixin, BaseEstimator):
         Decision threshold in units of ``similarity``. When set (and ``null_class`` is
         None), a residual whose best similarity is below it is predicted as
         ``unknown_label`` (open-set rejection). With ``null_class``, the null class is
-        predicted below it (``None`` then means 0). ``"auto"`` estimates it at ``fit``
+        predicted unless a fingerprint correlates above it (``None`` then means 0,
+        and an image of no texture, whose NCC is 0, is of the null class). ``"auto"`` estimates it at ``fit``
         for ``false_alarm_rate`` (see Notes). For cameras with ``similarity="pce"``,
         the field's customary decision threshold is 60.
     false_alarm_rate : float, default=0.01
@@ -816,7 +817,13 @@ class PRNUFingerprintClassifier(ClassifierMixin, BaseEstimator):
         full = self._full_from_scores(scores)
         pred = self.classes_[np.argmax(full, axis=1)]
         threshold = self.threshold_
-        if threshold is not None and self._null is None:
+        if self._null is not None:
+            # The null class unless a fingerprint correlates *above* the threshold: at
+            # a tie (a constant image scores exactly 0 against every fingerprint) the
+            # argmax would pick whichever class sorts first.
+            best = scores.max(axis=1) if scores.shape[1] else np.full(len(scores), -np.inf)
+            pred[best <= (0.0 if threshold is None else threshold)] = self._null
+        elif threshold is not None:
             unknown = self._check_unknown_label(self.classes_)
             # One dtype for every batch, whether or not it holds a rejection.
             pred = pred.astype(_open_set_dtype(self.classes_, unknown))
