@@ -23,6 +23,7 @@ Residuals come from :class:`gfprint.ResidualExtractor` with two wavelet levels
 # The first 512 residuals of each source are averaged; the other 512 give an
 # independent reference estimate to compare with.
 import matplotlib.pyplot as plt
+import numpy as np
 
 from gfprint import ResidualExtractor
 from gfprint.datasets import load_gan_zoo
@@ -46,8 +47,10 @@ for row, source in zip(axes, sources):
     first, reference = by_source[source][:512], by_source[source][512:].mean(axis=0)
     for ax, n in zip(row, shown):
         estimate = first[:n].mean(axis=0)
-        s = estimate.std()
-        ax.imshow(estimate, cmap="gray", vmin=-3 * s, vmax=3 * s)
+        # Colour residuals: each channel stretched to +-3 standard deviations on
+        # [0, 1] (imshow ignores cmap, vmin and vmax for RGB and clips instead).
+        s = estimate.std(axis=(0, 1))
+        ax.imshow(np.clip(0.5 + estimate / (6 * s), 0.0, 1.0))
         ax.set_title(f"N={n}: {ncc(estimate[None], reference)[0, 0]:.2f}", fontsize=9)
         ax.set_xticks([])
         ax.set_yticks([])

@@ -186,9 +186,9 @@ def load_gan_zoo(
         et al. 2019); accuracies at every level are in
         ``benchmarks/results/attribution.md``. Measured by ``gfprint demo`` on clean
         images (8 sources, 300 images each, trained on 1920, tested on 480; chance
-        0.125): PRNU 0.844, kNN on pixels 0.329, Eigenface 0.271, CNN 0.773; among the
+        0.125): PRNU 0.844, kNN on pixels 0.329, Eigenface 0.271, CNN 0.929; among the
         four ``deconv`` seeds alone (chance 0.25): PRNU 0.992, kNN 0.417, Eigenface
-        0.358, CNN 0.842. The ``"real"`` class shares the generators' photos, so it
+        0.358, CNN 0.946. The ``"real"`` class shares the generators' photos, so it
         is the hardest one to separate by content.
     random_state : int, default=0
         Seed of the latent codes, the real patches and the crop offsets: the same

@@ -90,9 +90,10 @@ class PRNUFingerprintClassifier(ClassifierMixin, BaseEstimator):
         None), a residual whose best similarity is below it is predicted as
         ``unknown_label`` (open-set rejection). With ``null_class``, the null class is
         predicted unless a fingerprint correlates above it (``None`` then means 0,
-        and an image of no texture, whose NCC is 0, is of the null class). ``"auto"`` estimates it at ``fit``
-        for ``false_alarm_rate`` (see Notes). For cameras with ``similarity="pce"``,
-        the field's customary decision threshold is 60.
+        and an image of no texture, whose NCC is 0, is of the null class).
+        ``"auto"`` estimates it at ``fit`` for ``false_alarm_rate`` (see Notes). For
+        cameras with ``similarity="pce"``, the field's customary decision threshold
+        is 60.
     false_alarm_rate : float, default=0.01
         With ``threshold="auto"``: the targeted probability that a residual of a
         source without a fingerprint reaches the threshold for some fingerprint.

@@ -231,11 +231,11 @@ class CNNAttributor(ClassifierMixin, TransformerMixin, BaseEstimator):
         (:class:`~gfprint.nn.HighPass`); three learned prediction-error residuals
         (Bayar & Stamm's constrained convolution,
         :class:`~gfprint.nn.ConstrainedConv2d`); or the pixels, as Yu et al.
-        published the network. On 64 images per source and 100 epochs
-        (``benchmarks/results/cnn_small_data.md``): where sources share their
-        content and differ only by a weak up-sampling fingerprint, the residual
-        scored 0.45 (PRNU 0.41), the high-pass 0.20 and the pixels 0.17 (chance
-        0.17); on the first built-in zoo (v1), 0.97, 0.99 and 0.89.
+        published the network. On 64 images per source and 100 epochs, without
+        stacked phases (``benchmarks/results/cnn_small_data.md``): where sources
+        share their content and differ only by a weak up-sampling fingerprint, the
+        residual scored 0.47, the high-pass 0.18 and the pixels 0.18 (chance 0.17);
+        on the zoo, 0.72, 0.70 and 0.37 (chance 0.125).
     space_to_depth : int or "auto", default="auto"
         Stack each ``k x k`` block of the front-end's output into ``3 k**2`` channels
         before the first convolution (:class:`torch.nn.PixelUnshuffle`), one per
@@ -251,8 +251,9 @@ class CNNAttributor(ClassifierMixin, TransformerMixin, BaseEstimator):
         Training epochs (the most, with ``early_stopping``). ``"auto"``: enough
         for 1,200 optimizer steps, and at least 10 epochs: 100 epochs for 384
         training images in batches of 32, 10 for 3,840 or more. Few images need many
-        epochs: on 64 images per source the network learned nothing for its first
-        20 or so.
+        epochs: on 64 images per source the paper's 10 epochs learned nothing
+        (0.14 to 0.16 test accuracy against a chance of 0.13 to 0.17,
+        ``benchmarks/results/cnn_small_data.md``).
     lr : float, default=1e-3
         Adam learning rate.
     weight_decay : float, default=0.0
@@ -277,8 +278,9 @@ class CNNAttributor(ClassifierMixin, TransformerMixin, BaseEstimator):
         Stop when the validation accuracy has not improved for this many epochs
         (needs ``validation_fraction``); the weights of the epoch with the best
         validation accuracy are restored at the end. Accuracy, not loss: in a trial on
-        64 images per source, the loss stopped the high-pass network after 44 epochs
-        at 0.22 test accuracy, the accuracy after 130 epochs at 0.66.
+        64 images per source (zoo v1, not kept in a results file), the loss stopped
+        the high-pass network after 44 epochs at 0.22 test accuracy, the accuracy
+        after 130 epochs at 0.66.
     device : str, default="cpu"
         Torch device, e.g. ``"cuda"``.
     random_state : int, RandomState instance or None, default=None
