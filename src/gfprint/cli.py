@@ -542,7 +542,7 @@ def _score_paths(clf, meta, paths, args, desc):
         for k, i in enumerate(idx):
             best, second = order[k, 0], (order[k, 1] if scores.shape[1] > 1 else None)
             # A match is a prediction of a fingerprinted source: not "unknown" below the
-            # threshold, nor the real class (below the threshold, or below 0 without one).
+            # threshold, nor the real class (not above the threshold, or 0 without one).
             match = str(pred[k]) in fingerprinted
             rows[i] = {
                 "image": _safe(paths[i]),
