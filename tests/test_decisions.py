@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import sklearn
 from scipy.stats import norm
+from scipy.stats import t as t_dist
 from sklearn.base import clone
 from sklearn.model_selection import (
     GridSearchCV,
@@ -70,16 +71,23 @@ def test_auto_threshold_follows_false_alarm_rate_after_fit(rng):
         clf2.predict(R)
 
 
-def test_null_quantile_threshold_rank_and_normal_tail():
+def test_null_quantile_threshold_rank_and_tails():
     scores = np.arange(1, 100, dtype=float)  # m = 99: rank ceil(100 * 0.9) = 90
     assert null_quantile_threshold(scores, 0.1, 1) == 90.0
     # Sidak: two fingerprints at 0.1 overall -> 1 - sqrt(0.9) = 0.0513 per pair -> rank 95
     assert null_quantile_threshold(scores, 0.1, 2) == 95.0
-    few = np.array([-1.0, 0.0, 1.0])  # too few for 1%: normal fit, mean 0, sd 1
-    assert null_quantile_threshold(few, 0.01, 1) == pytest.approx(2.3263, abs=1e-4)
-    # The normal tail at the per-pair rate: three fingerprints at 0.1 overall.
+    assert null_quantile_threshold(scores, 0.1, 2, similarity="pce") == 95.0  # in the sample
+    # Too few for 1 %: NCC, the normal prediction bound (mean 0, sd 1, m = 3);
+    few = np.array([-1.0, 0.0, 1.0])
+    assert null_quantile_threshold(few, 0.01, 1) == pytest.approx(
+        t_dist.isf(0.01, 2) * np.sqrt(4 / 3), rel=1e-12)
+    # at the per-pair rate: three fingerprints at 0.1 overall.
     per_pair = 1 - 0.9 ** (1 / 3)
-    assert null_quantile_threshold(few, 0.1, 3) == pytest.approx(norm.isf(per_pair), abs=1e-9)
+    assert null_quantile_threshold(few, 0.1, 3) == pytest.approx(
+        t_dist.isf(per_pair, 2) * np.sqrt(4 / 3), rel=1e-12)
+    # PCE: the quantile of sign(Z) Z**2 whatever the scores' mean and spread.
+    assert null_quantile_threshold(few * 5, 0.1, 3, similarity="pce") == pytest.approx(
+        norm.isf(per_pair) ** 2, rel=1e-12)
     # Sidak, not Bonferroni (0.01 per pair: rank 9900), for ten fingerprints.
     many = np.arange(1, 10000, dtype=float)
     assert null_quantile_threshold(many, 0.1, 10) == 9896.0  # ceil(10000 * (1 - 0.01048))

@@ -4,8 +4,8 @@ from sklearn.exceptions import DataConversionWarning
 
 from gfprint.metrics import (
     correlation_matrix,
-    fd_ratio,
     crosscorr_2d,
+    fd_ratio,
     fingerprint_energy_curve,
     ncc,
     normalize,
