@@ -124,6 +124,32 @@ def test_automatic_threshold_scores_training_residuals_with_the_search(planted):
     assert np.isfinite(clf.threshold_)
 
 
+@pytest.mark.parametrize("similarity", ["ncc", "pce"])
+def test_automatic_threshold_holds_for_crops_scored_at_their_best_placement(similarity):
+    # The null scores are aligned; a 40x40 crop is scored at the best of 625
+    # placements, which passed an aligned threshold at a rate of 0.7 to 1.0 for a
+    # target of 0.01. Each crop now gets the threshold of its number of placements.
+    rng = np.random.default_rng(0)
+    prints = rng.normal(size=(3, 64, 64))
+    R = np.concatenate([0.25 * f + rng.normal(size=(60, 64, 64)) for f in prints])
+    clf = PRNUFingerprintClassifier(threshold="auto", false_alarm_rate=0.01,
+                                    similarity=similarity).fit(R, np.repeat([0, 1, 2], 60))
+
+    def crops(pattern, n):
+        out = []
+        for x in pattern + rng.normal(size=(n, 64, 64)):
+            top, left = rng.integers(0, 25, 2)
+            out.append(x[top:top + 40, left:left + 40])
+        return np.stack(out).astype(np.float32)
+
+    unseen = np.concatenate([crops(0.25 * rng.normal(size=(64, 64)), 5) for _ in range(30)])
+    assert np.mean(clf.predict(unseen) != -1) < 0.05
+    known = np.concatenate([crops(0.25 * f, 20) for f in prints])
+    assert np.mean(clf.predict(known) == np.repeat([0, 1, 2], 20)) > 0.95
+    # The thresholds of aligned residuals are threshold_ itself.
+    assert clf._scored(R[:2])[2] is None
+
+
 def test_pipeline_on_crops_without_resize(rng):
     """ResidualExtractor passes images of mixed sizes on as a list of residuals."""
     from gfprint.datasets import make_camera_images

@@ -525,8 +525,9 @@ def _score_paths(clf, meta, paths, args, desc):
                                            channels=None):
         if R is not None:
             try:
-                found, scores = clf._scored(R)  # the search's placements, when it ran
-                pred = clf._predict_from_scores(scores)
+                # The search's placements and per-image thresholds, when it ran.
+                found, scores, thresholds = clf._scored(R)
+                pred = clf._predict_from_scores(scores, thresholds)
             except ValueError as exc:  # e.g. channels or a size the model cannot take
                 if getattr(args, "strict", False):
                     raise CommandError(f"{_safe(paths[idx[0]])}: {exc}") from None
@@ -777,7 +778,10 @@ def _summary(clf, meta, y, rows):
     outsiders = ~np.isin(y_ok, sorted(known)) | is_real  # images no fingerprint should claim
     best = np.array([r["score"] for r in rows], dtype=object)[ok].astype(float)
     if threshold is not None and outsiders.any():
-        out["false_alarm_rate"] = float(np.mean(best[outsiders] >= threshold))
+        # A false alarm is an image no fingerprint should claim that one claims: its
+        # decision, which used its own threshold where the search set one per image.
+        matched = np.array([r["decision"] == "match" for r in rows])[ok]
+        out["false_alarm_rate"] = float(np.mean(matched[outsiders]))
         out["false_alarm_images"] = int(outsiders.sum())
     out["auc_real_vs_gan"] = None
     if is_real.any() and (~is_real).any():

@@ -378,7 +378,9 @@ class CameraFingerprintClassifier(PRNUFingerprintClassifier):
         check_fitted(self)
         images = self._images(X, reset=False)
         if self._searched_images(images):
-            return self._with_match(self.match(images))
+            found, scores = self._with_match(self.match(images))
+            shapes = [(images.height, images.width)] * images.n_images
+            return found, scores, self._searched_thresholds(shapes)
         fps = self.fingerprints_
         cfg = self._config()
 
@@ -398,7 +400,7 @@ class CameraFingerprintClassifier(PRNUFingerprintClassifier):
         for s, e, part in iter_batches(batch, images, n_jobs=self.n_jobs,
                                        batch_size=self.batch_size):
             scores[s:e] = part
-        return None, scores
+        return None, scores, None
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
