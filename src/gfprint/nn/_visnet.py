@@ -195,7 +195,11 @@ class VisNetAttributor(CNNAttributor):
     correlations times a learnable scale (initialised at ``init_scale``, learned as
     its logarithm), the temperature of a cosine-similarity classifier. The
     correlation itself is the NCC of the two images, flattened, zero-mean and
-    unit-norm (:meth:`decision_function`).
+    unit-norm (:meth:`decision_function`). The authors' published code instead
+    takes a plain inner product of the image fingerprint with each model
+    fingerprint (a full-image linear layer, no normalisation); on the zoo that
+    scored lower (``benchmarks/results/visnet.md``), and the paper describes the
+    correlation.
 
     Inputs are pixels scaled to ``[-1, 1]``; the autoencoder is the network's own
     residual front-end.
