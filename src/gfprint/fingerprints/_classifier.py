@@ -636,8 +636,7 @@ class PRNUFingerprintClassifier(ClassifierMixin, BaseEstimator):
             return None
         null = self.null_scores_
         height, width = self.image_shape_[:2]
-        k = len(self.fingerprint_sources_)
-        per_pair = -np.expm1(np.log1p(-self.false_alarm_rate) / k)
+        per_pair = _per_fingerprint_rate(self.false_alarm_rate, len(self.fingerprint_sources_))
         mean = float(np.mean(null))
         out = np.empty(len(shapes), np.float64)
         for i, (h, w) in enumerate(shapes):
@@ -1222,8 +1221,13 @@ def null_quantile_threshold(null_scores, false_alarm_rate, n_fingerprints, *,
 
 def _null_quantile(null_scores, false_alarm_rate, n_fingerprints, similarity="ncc"):
     """:func:`null_quantile_threshold` of sorted, finite scores, nothing checked."""
-    per_pair = -np.expm1(np.log1p(-false_alarm_rate) / n_fingerprints)
-    return _quantile_at(null_scores, per_pair, similarity)
+    return _quantile_at(null_scores, _per_fingerprint_rate(false_alarm_rate, n_fingerprints),
+                        similarity)
+
+
+def _per_fingerprint_rate(false_alarm_rate, n_fingerprints):
+    """Šidák: ``b = 1 - (1 - a) ** (1 / k)``, accurate for small rates."""
+    return -np.expm1(np.log1p(-false_alarm_rate) / n_fingerprints)
 
 
 def _quantile_at(null_scores, per_pair, similarity):
