@@ -198,8 +198,11 @@ class LocalizationMap:
     Attributes
     ----------
     probability : ndarray of float32, shape (H, W)
-        Probability that the window centred at each pixel carries the fingerprint.
-        ``1 - probability`` is the tampering map of camera forensics.
+        Probability that the window centred at each pixel carries the fingerprint,
+        under the two-component model: its posterior, not a calibrated probability
+        (windows straddling a region's edge make it overconfident; see the
+        localization guide's Limits). ``1 - probability`` is the tampering map of
+        camera forensics.
     log_odds : ndarray of float32, shape (H, W)
         ``log(probability / (1 - probability))``, which does not round to 0 or 1:
         rank pixels by it (ROC curves).

@@ -186,7 +186,10 @@ class FingerprintClustering(ClusterMixin, BaseEstimator):
     different generators. It assumes that residuals of different
     sources are independent: content shared across sources (aligned faces, the same
     scene) makes them correlate, and then a numeric ``threshold`` calibrated on
-    images of known, different sources is the safer choice.
+    images of known, different sources is the safer choice. Residuals that differ
+    in smoothness (some images blurred) spread by more in their smooth pairs than
+    the mean autocorrelation predicts, and the threshold then lets pairs through
+    (see the clustering guide's Limits).
 
     The literature on blind camera clustering (Caldelli et al. 2010; Marra et al.
     2017) uses correlation-threshold agglomeration of this kind; this implementation
