@@ -55,6 +55,8 @@ def test_fit_attribute_evaluate(folders, tmp_path, capsys):
                             "runner_up_score", "offset", "scale", "scores", "error"}
     assert rows[0]["decision"] == "match" and rows[0]["score"] == max(rows[0]["scores"].values())
     assert rows[0]["runner_up_score"] == sorted(rows[0]["scores"].values())[-2]
+    scores = rows[0]["scores"]
+    assert rows[0]["runner_up"] == sorted(scores, key=scores.get)[-2]
     code, out, _ = run(capsys, "attribute", model, folders / "big.png", "--format", "csv")
     header = out.splitlines()[0].split(",")
     assert code == 0 and header[:3] == ["image", "prediction", "decision"]
@@ -328,6 +330,16 @@ def test_fit_settings_gan_default_camera_switch_and_fpr(folders, tmp_path, capsy
     clf = PRNUFingerprintClassifier.load(gan)
     assert clf.fingerprints_.shape == (3, 128, 128, 3)
     assert clf.threshold == "auto" and clf.false_alarm_rate == 0.05 and clf.threshold_ > 0
+    # --fpr at attribute re-reads the threshold for that rate; --sigma is stored.
+    from argparse import Namespace
+
+    from gfprint.cli import _apply_decision_options
+    _apply_decision_options(clf, Namespace(threshold=None, fpr=0.2, search=None))
+    assert clf.false_alarm_rate == 0.2 and clf.threshold_ < PRNUFingerprintClassifier.load(
+        gan).threshold_
+    five = tmp_path / "five.npz"
+    assert run(capsys, "fit", folders / "train", "-o", five, "--sigma", "5", "--quiet")[0] == 0
+    assert PRNUFingerprintClassifier.load_metadata(five)["extractor"]["sigma"] == 5.0
     cam_meta = PRNUFingerprintClassifier.load_metadata(cam)["extractor"]
     assert {k: cam_meta[k] for k in CAMERA_SETTING} == CAMERA_SETTING
     # --camera: Chen et al.'s MLE fingerprints of the images, PCE by default.

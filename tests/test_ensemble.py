@@ -8,7 +8,7 @@ from sklearn.preprocessing import FunctionTransformer
 
 from gfprint import PRNUFingerprintClassifier
 from gfprint.baselines import make_knn_baseline
-from gfprint.ensemble import TTAClassifier
+from gfprint.ensemble import TRANSFORMS, TTAClassifier
 
 
 class LeftBright(ClassifierMixin, BaseEstimator):
@@ -28,6 +28,21 @@ class LeftBright(ClassifierMixin, BaseEstimator):
     def predict_proba(self, X):
         p = self.predict(X)
         return np.stack([1 - p, p], axis=1).astype(float)
+
+
+def test_transforms_act_on_the_image_axes_of_a_stack():
+    # One 2x3 RGB image, each pixel's channels distinct: a flip of the channel axis
+    # (x[..., ::-1]) or a rotation the other way would pass a test on grey images.
+    x = np.arange(2 * 3 * 3).reshape(1, 2, 3, 3)
+    np.testing.assert_array_equal(TRANSFORMS["hflip"](x)[0, 0, 0], x[0, 0, 2])
+    np.testing.assert_array_equal(TRANSFORMS["vflip"](x)[0, 0, 0], x[0, 1, 0])
+    # rot90 turns counter-clockwise: the top-right pixel goes to the top-left.
+    rot = TRANSFORMS["rot90"](x)
+    assert rot.shape == (1, 3, 2, 3)
+    np.testing.assert_array_equal(rot[0, 0, 0], x[0, 0, 2])
+    np.testing.assert_array_equal(TRANSFORMS["rot270"](x), TRANSFORMS["rot90"](
+        TRANSFORMS["rot180"](x)))
+    np.testing.assert_array_equal(TRANSFORMS["rot180"](x)[0], x[0, ::-1, ::-1])
 
 
 def test_hard_vote_counts_each_transform():

@@ -156,6 +156,9 @@ def test_resize_is_pillows_bilinear(images):
 
 def test_random_perturbation_probabilities(images):
     np.testing.assert_array_equal(RandomPerturbation(p=0.0).transform(images), images)
+    # p between 0 and 1 applies each stage to a share of the images (int(p) is 0).
+    halfway = RandomPerturbation(p=0.5, random_state=0).transform(images)
+    assert any(not np.array_equal(a, b) for a, b in zip(halfway, images))
     always = RandomPerturbation(p=1.0, random_state=0).transform(images)
     assert all(not np.array_equal(a, b) for a, b in zip(always, images))
     neutral = dict(
