@@ -8,7 +8,7 @@ from gfprint import CameraResidualExtractor, PRNUFingerprintClassifier
 from gfprint.datasets import make_camera_images
 from gfprint.fingerprints import CameraFingerprintClassifier
 from gfprint.localization import local_ncc
-from gfprint.metrics import ncc, pce
+from gfprint.metrics import match_fingerprints, ncc, pce
 from gfprint.residuals import CAMERA_SETTING, estimate_fingerprint, rgb_to_gray
 
 
@@ -59,6 +59,20 @@ def test_localize_maps_the_residual_against_intensity_times_fingerprint(cams):
     np.testing.assert_allclose(found.ncc, local_ncc(W, grey * k, window=32), atol=1e-5)
 
 
+def test_search_places_intensity_times_residual_on_the_fingerprints(cams):
+    # Goljan & Fridrich's search correlates I * W with K (the MLE model's PRNU term).
+    X, y, Xt, yt = cams
+    clf = CameraFingerprintClassifier().fit(X, y)
+    crop = Xt[0][8:120, 4:116]
+    W = CameraResidualExtractor().transform(crop[None])[0]
+    grey = rgb_to_gray(crop.astype(np.float32))
+    want = match_fingerprints([W * grey], clf.fingerprints_, neighborhood=clf.neighborhood)
+    found = clf.match(crop[None])
+    np.testing.assert_allclose(found.pce, want.pce, rtol=1e-4)
+    own = list(clf.fingerprint_sources_).index(yt[0])
+    assert found.offset[0, own].tolist() == [8, 4]
+
+
 def test_identifies_cameras_and_beats_the_mean_fingerprint(cams):
     X, y, Xt, yt = cams
     clf = CameraFingerprintClassifier().fit(X, y)
@@ -83,9 +97,13 @@ def test_partial_fit_equals_fit_and_save_load_round_trip(cams, tmp_path):
     for s in range(0, len(X), 7):
         part.partial_fit(X[s : s + 7], y[s : s + 7], classes=np.unique(y))
     np.testing.assert_allclose(part.fingerprints_, full.fingerprints_, rtol=1e-5, atol=1e-7)
+    # The counts add up over the batches (the model file keeps them for later fits).
+    np.testing.assert_array_equal(part._n_per_fingerprint, full._n_per_fingerprint)
+    np.testing.assert_array_equal(part.n_images_per_class_, full.n_images_per_class_)
     full.save(tmp_path / "cams.npz")
     back = CameraFingerprintClassifier.load(tmp_path / "cams.npz")
     np.testing.assert_array_equal(back.fingerprints_, full.fingerprints_)
+    np.testing.assert_array_equal(back.n_images_per_class_, full.n_images_per_class_)
     np.testing.assert_array_equal(back.decision_function(Xt), full.decision_function(Xt))
     assert back.get_params() == full.get_params()
     with pytest.raises(ValueError, match="holds a CameraFingerprintClassifier"):

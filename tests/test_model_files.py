@@ -35,6 +35,7 @@ def test_round_trip_keeps_sources_and_auto_threshold(saved):
     assert list(back.fingerprint_sources_) == ["a1", "a2", "b"]
     assert list(back.fingerprint_classes_) == ["a", "a", "b"]
     np.testing.assert_array_equal(back.fingerprints_, clf.fingerprints_)
+    np.testing.assert_array_equal(back.n_images_per_class_, clf.n_images_per_class_)
     assert back.threshold_ == clf.threshold_
     np.testing.assert_array_equal(back.predict(R), clf.predict(R))
     np.testing.assert_array_equal(back.decision_function(R), clf.decision_function(R))
