@@ -2,6 +2,7 @@ import pickle
 
 import numpy as np
 import pytest
+from scipy.special import softmax
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_score
 from sklearn.pipeline import Pipeline
@@ -73,6 +74,22 @@ def test_null_class_threshold_search(cameras):
     proba = clf.predict_proba(R)
     np.testing.assert_allclose(proba.sum(axis=1), 1)
     np.testing.assert_array_equal(clf.classes_[proba.argmax(axis=1)], clf.predict(R))
+    # The softmax of the decision values over NCC's temperature, 0.01.
+    full = np.stack([-dec / 2, dec / 2], axis=1)  # any shift: softmax sees differences
+    np.testing.assert_allclose(proba, softmax(full / 0.01, axis=1), rtol=1e-10)
+
+
+def test_predict_proba_stays_finite_for_large_pce():
+    # PCE in the tens of thousands over a temperature of 10: exp overflows unless the
+    # softmax is shifted by each row's maximum.
+    rng = np.random.default_rng(0)
+    prints = rng.normal(size=(2, 128, 128))  # PCE is at most about the pixel count
+    R = np.concatenate([6 * p + rng.normal(size=(4, 128, 128)) for p in prints])
+    clf = PRNUFingerprintClassifier(similarity="pce").fit(R.astype(np.float32), [0] * 4 + [1] * 4)
+    assert clf.similarity_scores(R).max() > 7100  # exp(710) is beyond float64
+    proba = clf.predict_proba(R)
+    assert np.isfinite(proba).all()
+    np.testing.assert_array_equal(proba.argmax(axis=1), [0] * 4 + [1] * 4)
 
 
 def test_pipeline_threshold_grid_search_over_images(cameras):

@@ -47,7 +47,10 @@ def test_fast_residual_matches_reference(rng, shape, levels, channels):
 
 
 @pytest.mark.parametrize(
-    "shape, levels", [((128, 136), 4), ((256, 200), 4), ((64, 64), 3), ((32, 32), 2), ((14, 15), 1)]
+    "shape, levels",
+    # (32, 256): the depth is the smaller side's, as deep as both sides allow.
+    [((128, 136), 4), ((256, 200), 4), ((64, 64), 3), ((32, 32), 2), ((14, 15), 1),
+     ((32, 256), 2)],
 )
 @pytest.mark.parametrize("channels", [1, 3])
 def test_gan_default_is_plain_residual_at_auto_depth(rng, shape, levels, channels):
