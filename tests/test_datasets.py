@@ -72,6 +72,11 @@ def test_load_image_folder(tmp_path):
     assert "images" not in lazy and lazy.paths == list(data.filenames)
     (tmp_path / "real" / "drawing.svg").write_text("<svg/>")  # ends in g, not in .png
     assert load_image_folder(tmp_path, lazy=True, suffixes=".png").paths == lazy.paths
+    # Files in name order, whatever order the file system lists them in.
+    for name in ("z.png", "b.png", "m.png"):
+        Image.fromarray(np.zeros((16, 16, 3), np.uint8)).save(tmp_path / "stylegan" / name)
+    names = [Path(f).name for f in load_image_folder(tmp_path, lazy=True).filenames]
+    assert names[2:] == ["0.png", "1.png", "b.png", "m.png", "z.png"]
 
 
 def test_numpy_arrays_of_paths_are_read_like_lists(tmp_path):
