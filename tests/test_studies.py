@@ -97,6 +97,10 @@ def test_robustness_table_atk_and_dfs(bright_dark):
     assert set(t.estimators) == {(r, c) for r in t.rows for c in t.columns}
     assert t.estimators["none", "mean Atk"] is t.estimators["brighten", "mean Atk"]
     assert t.estimators["brighten", "mean Dfs"].means_[0] > 40  # fitted brightened
+    # Dfs trains on the attacked *training* images: test images one level brighter.
+    t4 = robustness_table({"mean": MeanBrightness()}, (X, y), (X + 1, y),
+                          {"brighten": Brighten()}, keep_estimators=True)
+    np.testing.assert_array_equal(t4.estimators["brighten", "mean Dfs"].means_, [100, 50])
     with pytest.raises(ValueError, match="named 'none'"):  # it shadowed the clean row
         robustness_table({"mean": MeanBrightness()}, (X, y), (X, y), {"none": Brighten()})
     for seed in (None, np.random.RandomState(0)):  # "seed + 1" failed for these
