@@ -113,6 +113,10 @@ def test_scale_search_finds_crop_and_resize_within_a_grid_step(rng, fraction):
     step = DEFAULT_SCALES[1] - DEFAULT_SCALES[0]
     assert abs(found.scale[0, 2] - 96 / side) <= step
     assert found.pce[0, 2] > 50 > found.pce[0, :2].max()
+    # refine: rounds of halving the step around the best grid scale, closer to it.
+    fine = clf.set_params(refine=3).match(back[None].astype(np.float32))
+    assert abs(fine.scale[0, 2] - 96 / side) <= step / 2**3 + 1e-9
+    assert fine.pce[0, 2] >= found.pce[0, 2]
 
 
 def test_automatic_threshold_scores_training_residuals_with_the_search(planted):

@@ -60,6 +60,11 @@ def test_hard_vote_counts_each_transform():
     # hflip and rot180 both say 0 -> majority 0
     tta = TTAClassifier(LeftBright(), transforms=("identity", "hflip", "rot180")).fit(X, [1])
     assert tta.predict(X)[0] == 0
+    # The identity copy's tie-break is half a vote: it must not outweigh a 2-to-1
+    # majority against it (right bright: identity says 0, hflip and rot180 say 1).
+    hard = TTAClassifier(LeftBright(), transforms=("identity", "hflip", "rot180"),
+                         voting="hard").fit(X, [1])
+    assert hard.predict(X)[0] == 0 and hard.predict(X[:, :, ::-1])[0] == 1
     soft = TTAClassifier(LeftBright(), transforms=("identity", "hflip", "rot180"), voting="soft")
     np.testing.assert_allclose(soft.fit(X, [1]).predict_proba(X), [[2 / 3, 1 / 3]])
 

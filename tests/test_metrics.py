@@ -164,6 +164,26 @@ def test_fd_ratio_of_one_distribution_is_about_one(rng):
     assert 0.85 < np.mean(ratios) < 1.15
 
 
+def test_fd_ratio_is_its_definition(rng):
+    # Three classes (so that self-pairs or a max over classes would show), halves
+    # drawn as documented from a RandomState of the given seed.
+    from gfprint.metrics import frechet_distance
+
+    X = np.concatenate([rng.normal(m, 1, size=(40, 3)) for m in (0.0, 0.5, 2.0)])
+    y = np.repeat(["a", "b", "c"], 40)
+    state = np.random.RandomState(7)
+    halves = []
+    for c in ("a", "b", "c"):
+        g = X[y == c]
+        order = state.permutation(len(g))
+        halves.append((g[order[:20]], g[order[20:40]]))
+    inter = np.mean([0.5 * (frechet_distance(halves[i][0], halves[j][1])
+                            + frechet_distance(halves[i][1], halves[j][0]))
+                     for i, j in ((0, 1), (0, 2), (1, 2))])
+    intra = np.mean([frechet_distance(a, b) for a, b in halves])
+    assert fd_ratio(X, y, random_state=7) == pytest.approx(inter / intra, rel=1e-12)
+
+
 def test_fd_ratio(rng):
     from gfprint.metrics import fd_ratio
 
