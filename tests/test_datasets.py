@@ -79,6 +79,17 @@ def test_load_image_folder(tmp_path):
     assert names[2:] == ["0.png", "1.png", "b.png", "m.png", "z.png"]
 
 
+def test_mixed_bit_depths_are_each_scaled_by_their_own_type(tmp_path):
+    # An 8-bit file read before a 16-bit one: the stack turns to float32 on [0, 1]
+    # at the second, and the first must be rescaled then too.
+    (tmp_path / "cam").mkdir()
+    Image.fromarray(np.full((4, 4), 200, np.uint8)).save(tmp_path / "cam" / "0.png")
+    Image.fromarray(np.full((4, 4), 65535, np.uint16)).save(tmp_path / "cam" / "1.png")
+    images = load_image_folder(tmp_path).images
+    assert images.dtype == np.float32
+    np.testing.assert_allclose(images[:, 0, 0], [200 / 255, 1.0], rtol=1e-6)
+
+
 def test_numpy_arrays_of_paths_are_read_like_lists(tmp_path):
     """load_image_folder(...).filenames, indexed with NumPy, was refused as a 1-D array."""
     write_tree(tmp_path, sizes={("real", 1): (24, 20)})
