@@ -59,8 +59,9 @@ def test_fit_attribute_evaluate(folders, tmp_path, capsys):
     assert rows[0]["runner_up"] == sorted(scores, key=scores.get)[-2]
     code, out, _ = run(capsys, "attribute", model, folders / "big.png", "--format", "csv")
     header = out.splitlines()[0].split(",")
-    assert code == 0 and header[:3] == ["image", "prediction", "decision"]
-    assert header[-4:] == ["gan_a", "gan_b", "real", "error"]
+    assert code == 0 and header == [
+        "image", "prediction", "decision", "score", "source", "runner_up",
+        "runner_up_score", "offset", "scale", "gan_a", "gan_b", "real", "error"]
     row = next(csv.DictReader(io.StringIO(out)))
     assert row["prediction"] == "gan_a" and (row["offset"], row["scale"]) == ("-10,-6", "1.0")
     code, out, _ = run(capsys, "attribute", model, folders / "test" / "real", "--threshold", "2")
@@ -483,6 +484,23 @@ def test_cluster_groups_cameras_and_writes_a_model(dump, tmp_path, capsys):
     scored = [r for r in json.loads(out) if not r["error"]]
     assert len(scored) == 25  # crop.png too, by the classifier's own search
     assert all(r["prediction"] == f"cluster{cluster_of[r['image']]}" for r in scored)
+
+
+def test_cluster_model_leaves_out_unclustered_images(dump, tmp_path, capsys):
+    # An image of a fourth camera stays unclustered; its residual must not be added
+    # to any cluster's fingerprint in the model written with -m.
+    root = tmp_path / "dump"
+    root.mkdir()
+    for p in sorted(dump.glob("[0-9]*.png")):
+        shutil.copy(p, root / p.name)
+    stray = make_camera_images(n_cameras=1, n_images=1, shape=(128, 128), prnu_strength=0.02,
+                               random_state=9).images[0]
+    Image.fromarray(stray).save(root / "stray.png")
+    out_csv, model = tmp_path / "c.csv", tmp_path / "c.npz"
+    assert run(capsys, "cluster", root, "-o", out_csv, "-m", model, "--camera")[0] == 0
+    rows = {Path(r["image"]).name: r for r in _cluster_rows(out_csv)}
+    assert rows["stray.png"]["cluster"] == "-1"
+    assert PRNUFingerprintClassifier.load(model).n_images_per_class_.tolist() == [8, 8, 8]
 
 
 def test_cluster_other_sizes_and_options(dump, tmp_path, capsys):
