@@ -503,6 +503,22 @@ def test_cluster_model_leaves_out_unclustered_images(dump, tmp_path, capsys):
     assert PRNUFingerprintClassifier.load(model).n_images_per_class_.tolist() == [8, 8, 8]
 
 
+def test_cluster_clusters_the_most_common_size_not_the_largest(dump, tmp_path, capsys):
+    root = tmp_path / "dump"
+    root.mkdir()
+    for p in sorted(dump.glob("[0-9]*.png")):
+        shutil.copy(p, root / p.name)
+    big = np.asarray(Image.open(next(dump.glob("00_*.png"))))
+    for k in range(2):  # two images larger than the 24 others
+        Image.fromarray(np.pad(big, ((4 + k, 4), (4, 4 + k), (0, 0)), mode="reflect")).save(
+            root / f"big{k}.png")
+    out_csv = tmp_path / "c.csv"
+    code, out, _ = run(capsys, "cluster", root, "-o", out_csv, "--camera")
+    assert code == 0 and "Found 3 clusters among 24 images" in out
+    rows = {Path(r["image"]).name: r for r in _cluster_rows(out_csv)}
+    assert rows["big0.png"]["matched"] == rows["big1.png"]["matched"] == "search"
+
+
 def test_cluster_other_sizes_and_options(dump, tmp_path, capsys):
     out_csv = tmp_path / "c.csv"
     # --size crops every image, the 64x64 one too small for it.
