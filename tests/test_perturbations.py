@@ -71,6 +71,25 @@ def test_jpeg_output_is_what_pillow_decodes(images):
             if np.array_equal(got, np.asarray(Image.open(buf))):
                 matches.append(q)
         assert matches
+    # The range is inclusive: over 12 images, (74, 75) draws both qualities.
+    pair = JPEGCompression(quality=(74, 75), random_state=0).transform(
+        np.concatenate([images, images]))
+    drawn = set()
+    for img, got in zip(np.concatenate([images, images]), pair):
+        for q in (74, 75):
+            buf = io.BytesIO()
+            Image.fromarray(img).save(buf, format="JPEG", quality=q)
+            if np.array_equal(got, np.asarray(Image.open(buf))):
+                drawn.add(q)
+    assert drawn == {74, 75}
+
+
+def test_resize_rounds_to_the_nearest_size():
+    # 31 x 45 at 0.5: 15.5 and 22.5 round half to even, as Python's round.
+    assert Resize(scale=0.5).transform(np.zeros((1, 31, 45, 3), np.uint8)).shape == (
+        1, 16, 22, 3)
+    assert Resize(scale=0.7).transform(np.zeros((1, 31, 45, 3), np.uint8)).shape == (
+        1, 22, 31, 3)  # 21.7 and 31.5 (31.49999... in binary)
 
 
 def test_blur_uses_opencv_kernel_with_mirrored_borders(images):
@@ -170,6 +189,12 @@ def test_random_perturbation_probabilities(images):
     only_jpeg = RandomPerturbation(p=1.0, jpeg=JPEGCompression(quality=95), **neutral)
     for got, img in zip(only_jpeg.transform(images), images):
         np.testing.assert_array_equal(got, jpeg(img, 95))
+    # The stages run in their documented order: the blur before the JPEG.
+    blur = GaussianBlur(kernel_sizes=3)
+    both = RandomPerturbation(p=1.0, jpeg=JPEGCompression(quality=95), blur=blur,
+                              **{k: v for k, v in neutral.items() if k != "blur"})
+    for got, img in zip(both.transform(images), images):
+        np.testing.assert_array_equal(got, jpeg(blur.transform(img[None])[0], 95))
 
 
 @pytest.mark.parametrize(
