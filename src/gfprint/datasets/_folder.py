@@ -112,17 +112,16 @@ def _load_stack(paths):
     out[0] = first
     for i, path in enumerate(paths[1:], start=1):
         img = read_image(path)
-        if img.shape[:2] != first.shape[:2]:
+        if img.shape != first.shape:
+            # Another size: lazy loading takes it. Other channels: the estimators refuse
+            # them too, so only converting the files helps.
+            advice = ("load with lazy=True or resize the images to one size"
+                      if img.shape[:2] != first.shape[:2] else
+                      "another number of colour channels: convert the files to one "
+                      "colour mode (all RGB or all grey)")
             raise ValueError(
                 f"image file {path!r} has shape {img.shape}, unlike the first image "
-                f"{paths[0]!r} with {first.shape}; load with lazy=True or resize the images "
-                "to one size."
-            )
-        if img.shape != first.shape:  # lazy=True would not help: estimators refuse it too
-            raise ValueError(
-                f"image file {path!r} has shape {img.shape}, unlike the first image "
-                f"{paths[0]!r} with {first.shape}: another number of colour channels; "
-                "convert the files to one colour mode (all RGB or all grey)."
+                f"{paths[0]!r} with {first.shape}; {advice}."
             )
         if img.dtype != out.dtype and out.dtype != np.float32:
             # Another bit depth: each image is scaled by its own type (never upcast).

@@ -134,10 +134,7 @@ def fd_ratio(features, y, *, random_state=0) -> float:
     groups = [X[y == c] for c in classes]
     if min(len(g) for g in groups) < 4:
         raise ValueError("every class needs at least 4 vectors (two halves of 2).")
-    # Every Fréchet distance compares two half-classes: the estimate's positive bias
-    # shrinks with the sample size, so distances between whole classes and between
-    # half-classes are not comparable (two classes of one distribution gave about
-    # 0.5 that way instead of about 1).
+    # Half-classes on both sides of the ratio (Notes: the estimate's bias).
     halves = []
     for g in groups:
         order = rng.permutation(len(g))
