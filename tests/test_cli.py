@@ -519,6 +519,21 @@ def test_cluster_clusters_the_most_common_size_not_the_largest(dump, tmp_path, c
     assert rows["big0.png"]["matched"] == rows["big1.png"]["matched"] == "search"
 
 
+def test_cluster_model_keeps_the_size_crop_for_attribute(dump, tmp_path, capsys):
+    # Clustered on centre crops (--size): the model says so, and attribute scores the
+    # same crops, aligned (no search), not the whole image placed by a search.
+    out_csv, model = tmp_path / "c.csv", tmp_path / "c.npz"
+    code, _, _ = run(capsys, "cluster", dump, "-o", out_csv, "-m", model, "--camera",
+                     "--size", "120", "--quiet")
+    assert code == 1  # small.png is smaller than the crop
+    assert PRNUFingerprintClassifier.load_metadata(model)["crop"] == [120, 120]
+    images = sorted(dump.glob("0[0-2]_*.png"))
+    code, out, _ = run(capsys, "attribute", model, *images, "--format", "json")
+    rows = json.loads(out)
+    assert code == 0 and len(rows) == 3
+    assert [(r["offset"], r["scale"]) for r in rows] == [("", None)] * 3
+
+
 def test_cluster_other_sizes_and_options(dump, tmp_path, capsys):
     out_csv = tmp_path / "c.csv"
     # --size crops every image, the 64x64 one too small for it.
@@ -770,6 +785,32 @@ def test_evaluate_names_failed_images_and_checks_plots_first(folders, tmp_path, 
     code, out, err = run(capsys, "evaluate", model, folders / "test", "--plots",
                          tmp_path / "new" / "plots")  # parents are made
     assert code == 0 and (tmp_path / "new" / "plots" / "confusion_matrix.png").exists()
+
+
+def test_evaluate_histograms_split_own_and_other_source_scores(folders, tmp_path, capsys,
+                                                               monkeypatch):
+    # Same-source: each image's score with its own folder's fingerprint; cross-source:
+    # its scores with the other fingerprints.
+    import gfprint.plotting
+
+    drawn = {}
+    original = gfprint.plotting.plot_correlation_histograms
+
+    def spy(same, cross, **kwargs):
+        drawn["same"], drawn["cross"] = np.sort(same), np.sort(cross)
+        return original(same, cross, **kwargs)
+
+    monkeypatch.setattr(gfprint.plotting, "plot_correlation_histograms", spy)
+    model = tmp_path / "m.npz"
+    assert run(capsys, "fit", folders / "train", "-o", model, "--real", "none", "--quiet")[0] == 0
+    code, out, _ = run(capsys, "evaluate", model, folders / "test", "--format", "json",
+                       "--plots", tmp_path / "plots")
+    rows = json.loads(out)["images"]
+    own = [r["scores"][Path(r["image"]).parent.name] for r in rows]
+    other = [v for r in rows for s, v in r["scores"].items() if s != Path(r["image"]).parent.name]
+    assert code == 0 and len(own) == 9 and len(other) == 18
+    np.testing.assert_allclose(drawn["same"], np.sort(own), rtol=1e-12)
+    np.testing.assert_allclose(drawn["cross"], np.sort(other), rtol=1e-12)
 
 
 def test_nothing_in_the_folders_is_dropped_in_silence(folders, tmp_path, capsys):

@@ -281,6 +281,20 @@ def test_fingerprint_energy_curve_recovers_pattern_energy(rng):
     assert curve.e_0 == pytest.approx(25.0, rel=0.05)
 
 
+def test_fingerprint_energy_curve_fit_minimises_relative_errors(rng):
+    # Energies off the model: the fit is the least-squares solution of the relative
+    # errors (fit - E) / E, i.e. of the normal equations with weights 1 / E**2.
+    residuals = 0.3 + rng.normal(size=(64, 4, 4))
+    curve = fingerprint_energy_curve(residuals)
+    energy, n = curve.energy, curve.n_values.astype(float)
+    rows = np.column_stack([np.ones_like(n), 1 / n])
+    w = 1 / energy**2
+    want = np.linalg.solve((rows * w[:, None]).T @ rows, (rows * w[:, None]).T @ energy)
+    np.testing.assert_allclose([curve.e_inf, curve.e_0], want, rtol=1e-9)
+    plain = np.linalg.lstsq(rows, energy, rcond=None)[0]  # unweighted: a different fit
+    assert np.abs(plain - want).max() > 0.01 * np.abs(want).max()
+
+
 def test_fingerprint_energy_curve_errors(rng):
     with pytest.raises(ValueError, match=r"integers in \[1, 4\]"):
         fingerprint_energy_curve(rng.normal(size=(4, 3, 3)), n_values=[0, 2])

@@ -158,6 +158,31 @@ def test_relighting_is_smooth_and_multiplicative():
     np.testing.assert_array_equal(out[..., 0], out[..., 1])  # same field per channel
 
 
+def test_relighting_peak_log_gain_is_the_drawn_strength():
+    # max |log gain| of each image is its strength, drawn from the range per image.
+    x = np.full((12, 32, 48, 3), 100, np.uint8)
+    out = Relighting(strength=(0.1, 0.5), random_state=0).transform(x)[..., 0]
+    peaks = np.abs(np.log(out / 100.0)).max(axis=(1, 2))
+    tol = 0.5 / 60  # rounding to 8 bits: at most half a level of about 60 or more
+    assert peaks.min() >= 0.1 - tol and peaks.max() <= 0.5 + tol
+    assert np.ptp(peaks) > 0.2  # drawn, not one end of the range
+    fixed = Relighting(strength=0.3, random_state=1).transform(x)[..., 0]
+    np.testing.assert_allclose(np.abs(np.log(fixed / 100.0)).max(axis=(1, 2)), 0.3, atol=tol)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_relighting_field_is_in_image_relative_coordinates(seed):
+    # The same draws light a 32x64 (or 64x32) image as the 32x32 one, stretched: its
+    # every other column (row) is the square image's field, up to the peak's scaling.
+    def log_gain(shape):
+        x = np.full((1, *shape, 1), 100, np.uint8)
+        return np.log(Relighting(strength=0.4, random_state=seed).transform(x)[0, ..., 0] / 100.0)
+
+    square = log_gain((32, 32))
+    np.testing.assert_allclose(log_gain((32, 64))[:, ::2], square, atol=0.03)
+    np.testing.assert_allclose(log_gain((64, 32))[::2, :], square, atol=0.03)
+
+
 def test_resize_changes_size():
     out = Resize(scale=0.5).transform(np.zeros((2, 30, 40, 3), np.uint8))
     assert out.shape == (2, 15, 20, 3)

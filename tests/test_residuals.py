@@ -332,6 +332,21 @@ def test_estimate_fingerprint_matches_reference(rng, method, channels):
     np.testing.assert_allclose(again, fast, rtol=0, atol=1e-6 * np.abs(fast).max())
 
 
+def test_saturation_mask_needs_a_maximum_above_250():
+    # Goljan: only a plane whose maximum exceeds 250 has saturated pixels.
+    from gfprint.residuals import saturation_mask
+
+    plane = np.full((6, 6), 100.0)
+    for top in (249, 250):
+        plane[2, 2:4] = top  # two neighbouring maxima
+        np.testing.assert_array_equal(saturation_mask(plane), np.ones((6, 6)))
+    for top in (251, 255):
+        plane[2, 2:4] = top
+        want = np.ones((6, 6))
+        want[2, 2:4] = 0
+        np.testing.assert_array_equal(saturation_mask(plane), want)
+
+
 def test_estimate_fingerprint_bad_method():
     with pytest.raises(ValueError, match="method"):
         estimate_fingerprint(np.zeros((1, 128, 128), np.uint8), method="median")
@@ -349,6 +364,16 @@ def test_estimate_noise_sigma_recovers_white_noise(rng, sigma):
         sigma, rel=0.1
     )
     assert estimate_noise_sigma(np.full((64, 64), 9.0)) == MIN_NOISE_SIGMA
+
+
+def test_estimate_noise_sigma_averages_the_channels(rng):
+    # Each channel's MAD estimate, then their mean: not the median, largest or first.
+    sigmas = np.array([1.0, 2.0, 9.0])
+    image = np.full((192, 160, 3), 120.0) + rng.normal(size=(192, 160, 3)) * sigmas
+    each = [estimate_noise_sigma(image[:, :, c]) for c in range(3)]
+    np.testing.assert_allclose(each, sigmas, rtol=0.04)
+    assert estimate_noise_sigma(image) == pytest.approx(np.mean(each), rel=1e-9)
+    assert estimate_noise_sigma(image) == pytest.approx(4.0, rel=0.04)
 
 
 def test_estimate_noise_sigma_reads_16_bit_images_on_the_8_bit_scale(rng):

@@ -76,6 +76,18 @@ def test_refinement_narrows_the_scale(rng):
     assert fine.pce[0, 0] > coarse.pce[0, 0]
 
 
+@pytest.mark.parametrize("size, refine, want", [(110, 2, 1.1), (116, 1, 1.2), (116, 2, 1.15)])
+def test_refinement_rounds_try_the_best_plus_minus_step_over_2_to_the_m(rng, size, refine, want):
+    # Grid (1.0, 1.2), step 0.2: round 1 tries best +- 0.1, round 2 best +- 0.05.
+    # True scale 1.1: round 1 lands on it. True scale 1.16: 1.2 beats 1.1 and 1.3
+    # in round 1, then 1.15 beats 1.2 and 1.25 in round 2.
+    fps = rng.normal(size=(1, size, size)).astype(np.float32)
+    resized = ndimage.zoom(fps[0, :100, :100], size / 100, order=1, mode="nearest",
+                           grid_mode=True)
+    m = match_fingerprints([resized], fps, scales=[1.0, 1.2], refine=refine)
+    assert m.scale[0, 0] == pytest.approx(want, abs=1e-12)
+
+
 def test_mixed_sizes_in_one_call(rng):
     fps = rng.normal(size=(2, 48, 48)).astype(np.float32)
     residuals = [fps[0, :30, :40] + rng.normal(size=(30, 40)),

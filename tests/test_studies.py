@@ -8,7 +8,7 @@ from sklearn.pipeline import make_pipeline
 
 from gfprint import PRNUFingerprintClassifier, ResidualExtractor
 from gfprint.perturbations import GaussianNoise
-from gfprint.studies import StudyTable, attribution_table, robustness_table
+from gfprint.studies import StudyTable, ZooDemoResult, attribution_table, robustness_table
 
 
 class MeanBrightness(ClassifierMixin, BaseEstimator):
@@ -121,6 +121,25 @@ def test_robustness_table_atk_and_dfs(bright_dark):
         robustness_table({"mean": MeanBrightness()}, (X, y), (X, y), {}, defences={"x": defence})
 
 
+def test_robustness_table_seeds_train_attacks_with_random_state_and_test_with_the_next(
+        bright_dark):
+    X, y = bright_dark
+    seen = {}
+
+    class Recorder(BaseEstimator):
+        def __init__(self, random_state=None):
+            self.random_state = random_state
+
+        def transform(self, X):
+            seen[len(X)] = self.random_state
+            return X
+
+    test = (X[::2], y[::2])  # 6 test images, 12 training images
+    robustness_table({"mean": MeanBrightness()}, (X, y), test, {"rec": Recorder()},
+                     random_state=7)
+    assert seen == {12: 7, 6: 8}
+
+
 def test_robustness_table_seeds_attacks_and_runs_a_prnu_pipeline():
     rng = np.random.default_rng(0)
     patterns = rng.normal(0, 4, (2, 32, 32, 3))
@@ -169,3 +188,55 @@ def test_threshold_search_chooses_what_grid_search_chooses():
         nested[te] = clone(base).set_params(threshold=t).fit(X[tr], y[tr]).predict(X[te])
     grid_search = GridSearchCV(base, {"threshold": DEMO_THRESHOLDS.tolist()}, cv=inner)
     np.testing.assert_array_equal(nested, cross_val_predict(grid_search, X, y, cv=outer))
+
+
+def _demo_result(own_scores, other_scores):
+    y = np.array(["a", "b", "real"])
+    table = StudyTable(["all sources"], ["PRNU (NCC)"], [[1.0]])
+    return ZooDemoResult(
+        classes=["a", "b", "real"], y=y, n_per_source=1, folds=3, image_size=32, levels=3,
+        pred_real_as_class=y, accuracy_real_as_class=1.0, pred_open_set=y,
+        accuracy_open_set=1.0, threshold=0.01, gan_scores=np.zeros(3), auc_real_vs_gan=1.0,
+        table=table, seeds=["a", "b"], seeds_table=table, n_train=2, n_test=1,
+        cnn_params={"width": 0.1, "max_epochs": 1}, fingerprints=np.zeros((2, 4, 4)),
+        fingerprint_classes=np.array(["a", "b"]), own_scores=np.asarray(own_scores, float),
+        other_scores=np.asarray(other_scores, float),
+    )
+
+
+def test_demo_report_counts_own_scores_above_the_99th_percentile_of_the_others():
+    # Others 0, 1, ..., 100: their 99th percentile is 99. Two of four own scores exceed
+    # it (a 95th or 90th percentile would let three pass, the median all but one).
+    report = _demo_result([50.0, 98.5, 99.5, 100.5], np.arange(101.0)).report()
+    assert "50.0% of own-source scores exceed the 99th percentile" in report
+    assert "median 99.0000; with another source's, median 50.0000" in report
+
+
+def test_demo_scores_the_half_the_fingerprints_were_not_made_of(monkeypatch):
+    """Own vs other: each held-out residual against its own source's fingerprint."""
+    import sys
+    import types
+
+    from sklearn.utils import Bunch
+
+    from gfprint.studies import run_zoo_demo
+
+    sources = ["deconv_s0", "deconv_s1", "real", "upsample_s0"]
+
+    def fake_zoo(n_per_source, random_state):  # no fingerprint at all: pure noise
+        rng = np.random.default_rng(random_state)
+        images = np.clip(rng.normal(128, 8, (4 * n_per_source, 32, 32, 3)), 0, 255)
+        return Bunch(images=images.astype(np.uint8), target=np.repeat(sources, n_per_source),
+                     target_names=np.array(sources))
+
+    monkeypatch.setattr("gfprint.datasets.load_gan_zoo", fake_zoo)
+    monkeypatch.setitem(sys.modules, "gfprint.nn", types.SimpleNamespace(
+        CNNAttributor=lambda **params: DummyClassifier()))  # no network training
+    result = run_zoo_demo(quick=True)
+    # 60 images per source, every other one scored: 30 per source. The 90 of the three
+    # generators have one own score each; real has no fingerprint, so no own score.
+    assert len(result.own_scores) == 90 and len(result.other_scores) == 4 * 30 * 3 - 90
+    # Scored out of sample, noise correlates with no fingerprint, its own included (in
+    # sample, a residual holds 1/30 of its fingerprint: NCC about 1/sqrt(30) = 0.18).
+    assert abs(np.median(result.own_scores)) < 0.03
+    assert abs(np.median(result.other_scores)) < 0.03

@@ -63,6 +63,17 @@ def test_difficulty_levels_apply_to_every_source(clean):
         np.testing.assert_array_equal(a, jpeg(b, 75))
 
 
+def test_crop_offsets_reach_every_window_including_the_last():
+    # Each pixel holds its (row, column): a crop's top-left pixel is its offset.
+    yy, xx = np.mgrid[0:32, 0:32]
+    images = np.repeat(np.stack([yy, xx, yy], -1)[None].astype(np.uint8), 500, axis=0)
+    crops = _zoo._degrade(images, "crop", np.random.default_rng(0))
+    assert crops.shape == (500, _zoo.CROP_SIZE, _zoo.CROP_SIZE, 3)
+    last = 32 - _zoo.CROP_SIZE  # 8: the window at the bottom-right corner
+    assert set(crops[:, 0, 0, 0].tolist()) == set(range(last + 1))
+    assert set(crops[:, 0, 0, 1].tolist()) == set(range(last + 1))
+
+
 def test_bad_arguments():
     with pytest.raises(ValueError, match="unknown zoo sources"):
         load_gan_zoo(sources=["stylegan9"])
