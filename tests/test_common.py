@@ -80,6 +80,18 @@ def test_api_checks(name, check):
     check(type(estimator).__name__, estimator)
 
 
+@pytest.mark.parametrize("name", list(ALL_ESTIMATORS))
+def test_every_constructor_argument_is_kept_as_given(name):
+    # Subclasses pass their arguments on (CameraFingerprintClassifier to
+    # PRNUFingerprintClassifier, VisNetAttributor's to CNNAttributor's machinery): each
+    # one must arrive unchanged, not replaced by a default on the way.
+    given = ALL_ESTIMATORS[name]().get_params(deep=False)
+    cls = type(ALL_ESTIMATORS[name]())
+    for param in given:
+        value = object()
+        assert cls(**{**given, param: value}).get_params(deep=False)[param] is value, param
+
+
 @pytest.fixture(scope="module")
 def image_data(tmp_path_factory):
     rng = np.random.default_rng(0)
