@@ -1,7 +1,9 @@
 import numpy as np
 import pytest
 from sklearn.base import clone
+from sklearn.decomposition import PCA
 from sklearn.model_selection import cross_val_score
+from sklearn.pipeline import make_pipeline
 
 from gfprint.baselines import ImageFlattener, make_eigenface_baseline, make_knn_baseline
 
@@ -47,3 +49,28 @@ def test_factories_validate():
         make_knn_baseline(n_neighbors=0)
     with pytest.raises(ValueError, match="n_components"):
         make_eigenface_baseline(n_components=1.5)
+
+
+def test_flattener_names_each_column_by_its_pixel():
+    X = np.arange(2 * 2 * 3 * 3, dtype=np.uint8).reshape(2, 2, 3, 3)
+    flat = ImageFlattener().fit(X)
+    names = flat.get_feature_names_out()
+    rows = flat.transform(X)
+    assert len(names) == rows.shape[1] == 18
+    # Column "y{i}_x{j}_c{k}" holds pixel (i, j) of channel k.
+    for col, name in enumerate(names):
+        i, j, k = (int(part[1:]) for part in name.split("_"))
+        np.testing.assert_allclose(rows[:, col], X[:, i, j, k] / 255, rtol=1e-6)
+    assert make_pipeline(ImageFlattener(), PCA(2)).fit(X).get_feature_names_out().tolist() == [
+        "pca0", "pca1"]
+    grey = ImageFlattener().fit(np.zeros((1, 1, 2), np.uint8)).get_feature_names_out()
+    assert grey.tolist() == ["y0_x0_c0", "y0_x1_c0"]
+
+
+def test_flattener_names_need_fit_and_no_input_names():
+    from gfprint.exceptions import NotFittedError
+
+    with pytest.raises(NotFittedError, match="call fit first"):
+        ImageFlattener().get_feature_names_out()
+    with pytest.raises(ValueError, match="no input feature names"):
+        ImageFlattener().fit(np.zeros((1, 2, 2), np.uint8)).get_feature_names_out(["a"])

@@ -12,6 +12,7 @@ from sklearn.pipeline import Pipeline
 
 from ._param_validation import fit_context
 from ._validation import check_images
+from .exceptions import NotFittedError
 
 __all__ = ["ImageFlattener", "make_eigenface_baseline", "make_knn_baseline"]
 
@@ -83,6 +84,44 @@ class ImageFlattener(TransformerMixin, BaseEstimator):
         rows = images.load().reshape(images.n_images, -1)
         rows *= np.float32(1.0 / 255.0)
         return rows
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the output columns: ``"y{row}_x{column}_c{channel}"``.
+
+        In the order of :meth:`transform`'s rows (row-major, channels last), so that
+        ``set_output(transform="pandas")`` labels each column with its pixel.
+
+        Parameters
+        ----------
+        input_features : None
+            Images have no input feature names; only ``None`` is accepted.
+
+        Returns
+        -------
+        feature_names_out : ndarray of str objects
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from gfprint.baselines import ImageFlattener
+        >>> ImageFlattener().fit(np.zeros((1, 2, 2), np.uint8)).get_feature_names_out()
+        array(['y0_x0_c0', 'y0_x1_c0', 'y1_x0_c0', 'y1_x1_c0'], dtype=object)
+        """
+        if not hasattr(self, "image_shape_"):  # transform works unfitted; names do not
+            raise NotFittedError(
+                "This ImageFlattener has not seen images yet: call fit first, which "
+                "records the image shape the names describe."
+            )
+        if input_features is not None:
+            raise ValueError(
+                "ImageFlattener takes images, which have no input feature names; "
+                f"input_features must be None, got {input_features!r}."
+            )
+        h, w, c = self.image_shape_
+        return np.array(
+            [f"y{i}_x{j}_c{k}" for i in range(h) for j in range(w) for k in range(c)],
+            dtype=object,
+        )
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
