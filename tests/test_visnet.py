@@ -74,7 +74,7 @@ def test_decision_is_ncc_and_proba_its_scaled_softmax(planted, fitted):
     proba = np.exp(logits - logits.max(axis=1, keepdims=True))
     proba /= proba.sum(axis=1, keepdims=True)
     np.testing.assert_allclose(fitted.predict_proba(X), proba, atol=1e-5)
-    assert fitted.scale_ != pytest.approx(10.0)  # the scale is learned
+    assert fitted.scale_ != pytest.approx(50.0)  # the scale is learned
 
 
 def test_critic_has_its_own_optimizer(fitted):
@@ -124,7 +124,7 @@ def test_checkpoint_round_trip_and_the_wrong_estimator(planted, fitted, tmp_path
     path = tmp_path / "visnet.pt"
     fitted.save_params(path)
     loaded = VisNetAttributor(width=4, depth=1).load_params(path)  # the file's shape wins
-    assert (loaded.width, loaded.depth, loaded.init_scale) == (8, 2, 10.0)
+    assert (loaded.width, loaded.depth, loaded.init_scale) == (8, 2, 50.0)
     np.testing.assert_array_equal(loaded.classes_, fitted.classes_)
     np.testing.assert_allclose(loaded.decision_function(X), fitted.decision_function(X),
                                rtol=1e-6, atol=1e-7)
