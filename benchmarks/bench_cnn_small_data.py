@@ -14,14 +14,18 @@ not here, so two stand-ins, both with 64 training images per source:
   perturbation's size (relative to the mean tap) sets the fingerprint's strength:
   0.02 ("weak") puts PRNU near the 0.37-0.43 it scored on the CIFAR-10 GANs, 0.05
   ("medium") near 0.8. Pixel kNN stays near chance; the fingerprint is the kernel's.
-- **zoo**: the built-in GAN zoo (7 sources; its sources also differ by content).
+- **zoo**: the built-in GAN zoo (8 sources; its sources also differ by content).
 
 Each configuration is trained on 64 images per source and scored on 200 others per
 source, for several seeds; PRNU (``ResidualExtractor`` + ``PRNUFingerprintClassifier``,
 defaults) and pixel kNN are the references, beside ``LearnedFingerprintClassifier``
 (PRNU's fingerprints refined by training). ``--only none`` runs these rows alone.
 
-    python benchmarks/bench_cnn_small_data.py [--seeds 3] [--quick]
+    python benchmarks/bench_cnn_small_data.py [--seeds 3] [--width 0.25] [--only TEXT]
+        [--quick] [--out DIR]
+
+``--quick`` is a smoke run: 16 training images per source, one seed, every network
+capped at 3 epochs.
 """
 
 import argparse
@@ -141,6 +145,8 @@ def main():
         for name, params in configs(epochs).items():
             if args.only is not None and args.only not in name:
                 continue
+            if args.quick:  # a smoke run: "auto" would still train 1,200 steps
+                params = {**params, "max_epochs": min(params.get("max_epochs", epochs), epochs)}
             accs = []
             for seed in seeds:
                 start = time.perf_counter()

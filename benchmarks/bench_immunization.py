@@ -13,7 +13,8 @@ clean and on JPEG-attacked (quality 10-75) test images. One training run is nois
 Yu et al. published and immunized it; ``residual`` is the library's default, where the
 JPEG augmentation is applied before the residual is taken.
 
-Results: ``benchmarks/results/immunization.md``.
+It prints its table; ``benchmarks/results/immunization.md`` records a run, copied by
+hand with its notes.
 """
 
 import argparse

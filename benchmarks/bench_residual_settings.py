@@ -8,7 +8,8 @@ PRNUFingerprintClassifier()])`` over all zoo sources (every generator and real),
 zoo difficulty levels; on clean images, the real-vs-GAN AUC (binary labels,
 per-generator fingerprints through ``sources``, 5-fold) and the leave-one-generator-out
 known-vs-unknown AUROC, the checks of issue 11's table.
-Results: ``benchmarks/results/residual_settings.md``.
+It prints its table; ``benchmarks/results/residual_settings.md`` records a run, copied
+by hand with its notes.
 
     python benchmarks/bench_residual_settings.py [--n 300]
 """

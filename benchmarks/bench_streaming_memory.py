@@ -61,7 +61,7 @@ def main():
     rng = np.random.default_rng(0)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        n_max = max(args.sizes)
+        n_max = max(*args.sizes, 40)  # the network trains on the first 40
         paths = []
         for i in range(n_max):
             img = rng.integers(0, 256, (128, 128, 3), dtype=np.uint8)

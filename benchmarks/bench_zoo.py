@@ -1,16 +1,21 @@
 """Sampling speed of the built-in GAN zoo (``load_gan_zoo``), per difficulty level.
 
-Images per second = images returned / wall time of one ``load_gan_zoo`` call, all 7
-sources (every generator + real), best of ``--repeat`` calls after one small warm-up call
+Images per second = images returned / wall time of one ``load_gan_zoo`` call, every
+zoo source (the generators and real), best of ``--repeat`` calls after one small warm-up call
 (its time is reported too). Every call reads and sha256-checks the weight files, so
 that cost is inside the timings. Target: at least 2,000 images/s on 2 cores.
 
-Usage: python benchmarks/bench_zoo.py [--n-per-source 1000] [--out benchmarks/results]
+Usage: python benchmarks/bench_zoo.py [--n-per-source 1000] [--repeat 3]
+[--out benchmarks/results]
+
+It writes ``zoo_sampling.md`` in ``--out`` whatever the sizes; its "Run:" line
+names the options given.
 """
 
 import argparse
 import os
 import platform
+import sys
 import time
 from pathlib import Path
 
@@ -34,7 +39,8 @@ def main():
     lines = [
         "# GAN zoo sampling speed",
         "",
-        f"Run: `python benchmarks/bench_zoo.py` on {platform.machine()}, {os.cpu_count()} "
+        f"Run: `python benchmarks/bench_zoo.py{''.join(' ' + a for a in sys.argv[1:])}` on "
+        f"{platform.machine()}, {os.cpu_count()} "
         f"cores, torch {torch.__version__} ({torch.get_num_threads()} threads), "
         f"{time.strftime('%Y-%m-%d')}. `load_gan_zoo(n_per_source={args.n_per_source})`: "
         f"{len(zoo_sources())} sources, {len(zoo_sources()) * args.n_per_source} images of "

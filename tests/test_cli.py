@@ -878,3 +878,13 @@ def test_cluster_says_why_files_could_not_be_used_before_refusing(folders, tmp_p
     code, _, err = run(capsys, "cluster", images, "-o", tmp_path / "c.csv")
     assert code == 2 and "at least 2 images of one size, got 1" in err
     assert "broken.png: " in err
+
+
+def test_python_dash_m_gfprint_is_the_command(monkeypatch, capsys):
+    import runpy
+
+    monkeypatch.setattr(sys, "argv", ["gfprint", "attribute", "--help"])
+    with pytest.raises(SystemExit) as exit_:
+        runpy.run_module("gfprint", run_name="__main__")
+    assert exit_.value.code == 0
+    assert capsys.readouterr().out.startswith("usage: gfprint attribute")
