@@ -447,6 +447,8 @@ def main(argv=None):
             run_one(name, args)
     if args.quick:
         assemble(args)
+        print(f"quick run: generators and results in {args.work} (a temporary folder, "
+              "kept for inspection; delete it when done)")
     print(datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"))
 
 
