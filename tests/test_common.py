@@ -85,8 +85,8 @@ def test_every_constructor_argument_is_kept_as_given(name):
     # Subclasses pass their arguments on (CameraFingerprintClassifier to
     # PRNUFingerprintClassifier, VisNetAttributor's to CNNAttributor's machinery): each
     # one must arrive unchanged, not replaced by a default on the way.
-    given = ALL_ESTIMATORS[name]().get_params(deep=False)
-    cls = type(ALL_ESTIMATORS[name]())
+    estimator = ALL_ESTIMATORS[name]()
+    given, cls = estimator.get_params(deep=False), type(estimator)
     for param in given:
         value = object()
         assert cls(**{**given, param: value}).get_params(deep=False)[param] is value, param
