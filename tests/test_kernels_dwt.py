@@ -13,7 +13,17 @@ import pytest
 import pywt
 
 from dwt_wrappers import _max_level, dwt2_sym, idwt2_sym, wavedec2_sym, waverec2_sym
-from gfprint._kernels._dwt import _dwt2_kernel, _idwt2_kernel, _phase_filter, _reflect
+from gfprint._kernels._dwt import (
+    _axis0_taps2,
+    _axis0_taps8,
+    _cols_taps8,
+    _dwt2_kernel,
+    _idwt2_kernel,
+    _phase_filter,
+    _phase_filter8,
+    _reflect,
+    _rows_taps8,
+)
 
 TOL = 1e-6
 WAVELETS = ["db1", "db2", "db4", "sym4"]
@@ -106,6 +116,79 @@ def test_phase_filter(fn):
     assert np.isnan(out[0]).all() and np.isnan(out[2]).all()
     for a, b in zip((ev, od, fe, fo), saved, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+# The 8-tap steps (db4, sym4) add the same products in the same order as the general
+# ones: equal bit for bit, not only to a tolerance.
+
+
+@pytest.mark.parametrize("impl", ["njit", "py_func"])
+@pytest.mark.parametrize("h, top", [(40, 21), (40, 1), (40, 45), (5, 9)])
+def test_axis0_taps8_is_the_general_step(impl, h, top):
+    rng = np.random.default_rng(5)
+    x = rng.normal(100, 40, (h, 37)).astype(np.float32)
+    f, g = rng.standard_normal((2, 8)).astype(np.float32)
+    fast = _axis0_taps8 if impl == "njit" else _axis0_taps8.py_func
+    got = np.full((2, 37), np.nan, np.float32)
+    want = np.full((2, 37), np.nan, np.float32)
+    fast(x, h, top, f, g, got[0], got[1])
+    _axis0_taps2(x, h, top, f, g, want[0], want[1])
+    np.testing.assert_array_equal(got, want)
+    # and it is the filter: sum_j f[j] * x[s(top - j)], s the symmetric extension
+    rows = [_reflect(top - j, h) for j in range(8)]
+    ref = sum(np.float64(f[j]) * x[rows[j]].astype(np.float64) for j in range(8))
+    np.testing.assert_allclose(got[0], ref, rtol=1e-5, atol=1e-3)
+
+
+@pytest.mark.parametrize("impl", ["njit", "py_func"])
+def test_phase_filter8_is_the_general_filter_twice(impl):
+    rng = np.random.default_rng(6)
+    n = 29
+    ev, od = rng.standard_normal((2, n + 3)).astype(np.float32)
+    fe, fo, ge, go = rng.standard_normal((4, 4)).astype(np.float32)
+    fast = _phase_filter8 if impl == "njit" else _phase_filter8.py_func
+    out_f = np.full((3, n), np.nan, np.float32)
+    out_g = np.full((3, n), np.nan, np.float32)
+    fast(ev, od, fe, fo, ge, go, out_f, out_g, 2, n)
+    want_f = np.full((3, n), np.nan, np.float32)
+    want_g = np.full((3, n), np.nan, np.float32)
+    _phase_filter(ev, od, fe, fo, want_f, 2, n)
+    _phase_filter(ev, od, ge, go, want_g, 2, n)
+    np.testing.assert_array_equal(out_f, want_f)
+    np.testing.assert_array_equal(out_g, want_g)
+
+
+@pytest.mark.parametrize("impl", ["njit", "py_func"])
+@pytest.mark.parametrize("wr", [24, 23])
+def test_inverse_taps8_steps_are_the_general_sums(impl, wr):
+    """Axis 0, then axis 1, of the 8-tap inverse against the general loops' float32 sums."""
+    rng = np.random.default_rng(7)
+    nc = 15  # wr <= 2 * nc - 6
+    a, d = rng.normal(0, 20, (2, 9, nc)).astype(np.float32)
+    g, k = rng.standard_normal((2, 8)).astype(np.float32)
+    rows = _rows_taps8 if impl == "njit" else _rows_taps8.py_func
+    cols = _cols_taps8 if impl == "njit" else _cols_taps8.py_func
+    for s in (0, 1):
+        got = np.full(nc, np.nan, np.float32)
+        rows(a, d, 6, g, k, s, got)
+        want = g[s] * a[6] + k[s] * d[6]
+        for i in range(1, 4):
+            want += g[s + 2 * i] * a[6 - i] + k[s + 2 * i] * d[6 - i]
+        np.testing.assert_array_equal(got, want)
+    rl, rh = a[0], d[0]
+    row = np.full(wr + 2, np.nan, np.float32)
+    cols(rl, rh, g, k, row, wr)
+    m = nc - 3
+    ev = g[0] * rl[3 : 3 + m] + k[0] * rh[3 : 3 + m]
+    od = g[1] * rl[3 : 3 + m] + k[1] * rh[3 : 3 + m]
+    for i in range(1, 4):
+        off = 3 - i
+        ev += g[2 * i] * rl[off : off + m] + k[2 * i] * rh[off : off + m]
+        od += g[2 * i + 1] * rl[off : off + m] + k[2 * i + 1] * rh[off : off + m]
+    want = np.empty(2 * m, np.float32)
+    want[0::2], want[1::2] = ev, od
+    np.testing.assert_array_equal(row[:wr], want[:wr])
+    assert np.isnan(row[wr:]).all()
 
 
 # -------------------------------------------------------------------------- one level
