@@ -6,6 +6,7 @@ import pywt
 
 import reference as ref
 from gfprint._kernels._stats import (
+    _parity_sums,
     centered_row_stats,
     normalize_rows,
     pce_peak_energy,
@@ -76,7 +77,7 @@ def test_apply_hermitian_gain(impl, shape, rng):
 
 
 @pytest.mark.parametrize("impl", both(zero_mean_cfa))
-@pytest.mark.parametrize("shape", [(8, 8), (7, 9), (3, 2)])
+@pytest.mark.parametrize("shape", [(8, 8), (7, 9), (3, 2), (6, 70), (5, 33)])
 def test_zero_mean_cfa(impl, shape, rng):
     x = rng.normal(3, 1, shape).astype(np.float32)
     before = x.copy()
@@ -161,6 +162,15 @@ def test_channel_planes(impl, dtype, n_channels, rng):
     assert got.dtype == np.float32 and got.flags.c_contiguous
     np.testing.assert_array_equal(got, np.moveaxis(image, -1, 0).astype(np.float32))
     np.testing.assert_array_equal(image, before)
+
+
+@pytest.mark.parametrize("impl", both(_parity_sums))
+@pytest.mark.parametrize("n", [0, 1, 2, 31, 32, 33, 35, 64, 66, 131])
+def test_parity_sums(impl, n, rng):
+    row = rng.normal(5, 3, n + 4)  # entries past n are not read
+    want = (row[:n:2].sum(), row[1:n:2].sum())
+    got = impl(row.copy(), n)
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("impl", both(sample_std))

@@ -11,29 +11,20 @@ def zero_mean_cfa(x, out):
     On each sub-grid: subtract its mean, then its row means, then its column means
     (Lukas, Fridrich & Goljan). Equivalently ``x - row_mean - col_mean + mean`` of the
     sub-grid, which one row-major pass of sums and one of output compute. Both are
-    2-D float32; sums run in float64.
+    2-D float32; sums run in float64 (the row sums by :func:`_parity_sums`).
     """
     h, w = x.shape
     rows = np.zeros((h, 2))  # sum of row i over columns of parity p
     cols = np.zeros((2, w))  # sum of column j over rows of parity p
+    row = np.empty(w)
     for i in range(h):
         ci = cols[i % 2]
         xi = x[i]
-        s0 = 0.0
-        s1 = 0.0
-        for j in range(0, w - 1, 2):
-            a = np.float64(xi[j])
-            b = np.float64(xi[j + 1])
-            s0 += a
-            s1 += b
-            ci[j] += a
-            ci[j + 1] += b
-        if w % 2:
-            a = np.float64(xi[w - 1])
-            s0 += a
-            ci[w - 1] += a
-        rows[i, 0] = s0
-        rows[i, 1] = s1
+        for j in range(w):
+            v = np.float64(xi[j])
+            row[j] = v
+            ci[j] += v
+        rows[i, 0], rows[i, 1] = _parity_sums(row, w)
     n_rows = np.array([(h + 1) // 2, h // 2])
     n_cols = np.array([(w + 1) // 2, w // 2])
     means = np.zeros((2, 2))
@@ -52,25 +43,67 @@ def zero_mean_cfa(x, out):
         inv = 1.0 / max(n_rows[p], 1)
         xi = x[i]
         oi = out[i]
+        # The row term of each column (r0 on even columns, r1 on odd) laid out first,
+        # so that the output loop runs over whole vectors.
         for j in range(0, w - 1, 2):
-            oi[j] = xi[j] - r0 - ci[j] * inv
-            oi[j + 1] = xi[j + 1] - r1 - ci[j + 1] * inv
+            row[j] = r0
+            row[j + 1] = r1
         if w % 2:
-            oi[w - 1] = xi[w - 1] - r0 - ci[w - 1] * inv
+            row[w - 1] = r0
+        for j in range(w):
+            oi[j] = xi[j] - row[j] - ci[j] * inv
     return out
 
 
 @njit(cache=True, nogil=True)
+def _parity_sums(row, n):
+    """Sums of the even- and odd-indexed entries of ``row[:n]`` (float64); ``row`` is scratch.
+
+    The row is folded onto itself by even offsets (which keep each entry's parity)
+    until it is short, so the additions run over whole vectors; a plain running sum
+    is a chain of dependent additions that the compiler may not reorder.
+    """
+    s0 = 0.0
+    s1 = 0.0
+    while n >= 32:
+        half = (n // 4) * 2
+        for j in range(2 * half, n):  # what lies beyond the two halves
+            if j % 2:
+                s1 += row[j]
+            else:
+                s0 += row[j]
+        for j in range(half):
+            row[j] += row[j + half]
+        n = half
+    for j in range(0, n - 1, 2):
+        s0 += row[j]
+        s1 += row[j + 1]
+    if n % 2:
+        s0 += row[n - 1]
+    return s0, s1
+
+
+@njit(cache=True, nogil=True)
 def sample_std(x):
-    """Sample standard deviation (``ddof=1``) of a 2-D array, float64 sums, one pass."""
+    """Sample standard deviation (``ddof=1``) of a 2-D array, float64 sums, one pass.
+
+    The sums run per column over the rows (whole vectors at a time), then over the
+    columns.
+    """
     h, w = x.shape
+    col_s = np.zeros(w)
+    col_ss = np.zeros(w)
+    for i in range(h):
+        xi = x[i]
+        for j in range(w):
+            v = np.float64(xi[j])
+            col_s[j] += v
+            col_ss[j] += v * v
     s = 0.0
     ss = 0.0
-    for i in range(h):
-        for j in range(w):
-            v = np.float64(x[i, j])
-            s += v
-            ss += v * v
+    for j in range(w):
+        s += col_s[j]
+        ss += col_ss[j]
     n = h * w
     if n < 2:
         return 0.0
