@@ -160,8 +160,14 @@ def apply_hermitian_gain(fh, gain, out):
     h, wh = fh.shape
     width = gain.shape[1]
     for k in range(h):
-        kk = (h - k) % h
-        for col in range(wh):
-            g = 0.5 * (gain[k, col] + gain[kk, (width - col) % width])
-            out[k, col] = fh[k, col] * g
+        g = gain[k]
+        m = gain[(h - k) % h]
+        f = fh[k]
+        o = out[k]
+        o[0] = f[0] * (0.5 * (g[0] + m[0]))
+        # Column col >= 1 mirrors to width - col: a reversed view (mr[col - 1]) rather
+        # than a modulo per element, so the loop runs over whole vectors.
+        mr = m[width - wh + 1 :][::-1]
+        for col in range(1, wh):
+            o[col] = f[col] * (0.5 * (g[col] + mr[col - 1]))
     return out
