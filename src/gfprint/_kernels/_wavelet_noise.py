@@ -53,14 +53,17 @@ def wavelet_noise(planes, weights, dec_lo, dec_hi, rec_lo, rec_hi, levels, noise
       inverted once (exact: the inverse DWT is linear).
 
     The last inverse level writes image-sized planes, interleaved into ``out`` at the
-    end (:func:`_interleave`); ``out`` is returned. One call per image keeps the
+    end (:func:`_interleave`), or, with ``K == 1``, straight into ``out``; ``out`` is
+    returned. One call per image keeps the
     GIL-holding dispatch to a minimum, so threads scale.
     Preconditions (checked by the caller): ``levels >= 1`` and small enough for the
     image, filters of one even length, ``out`` of one of the two shapes.
     """
     n_channels, h, w = planes.shape
     separate = out.shape[2] != 1
-    noise = np.empty((out.shape[2], h, w), np.float32)
+    # Kept apart, each channel's noise goes to a plane and the planes are interleaved
+    # at the end; combined, the one noise plane is written into ``out`` directly.
+    noise = np.empty((n_channels if separate else 0, h, w), np.float32)
     acc_h = [np.empty((0, 0), np.float32) for _ in range(levels)]
     acc_v = [np.empty((0, 0), np.float32) for _ in range(levels)]
     acc_d = [np.empty((0, 0), np.float32) for _ in range(levels)]
@@ -82,9 +85,9 @@ def wavelet_noise(planes, weights, dec_lo, dec_hi, rec_lo, rec_hi, levels, noise
             rec = np.zeros(a.shape, np.float32)
             for lev in range(levels - 1, 0, -1):
                 rec = _idwt2_kernel(rec, acc_h[lev], acc_v[lev], acc_d[lev], rec_lo, rec_hi)
-            target = noise[c if separate else 0]
+            target = noise[c] if separate else out.reshape((h, w))
             _idwt2_into(rec, acc_h[0], acc_v[0], acc_d[0], rec_lo, rec_hi, target)
-    return _interleave(noise, out)
+    return _interleave(noise, out) if separate else out
 
 
 @njit(cache=True, nogil=True)
