@@ -13,7 +13,12 @@ from gfprint._kernels._stats import (
     sample_std,
     zero_mean_cfa,
 )
-from gfprint._kernels._wavelet_noise import channel_planes, finest_diagonal_abs, wavelet_noise
+from gfprint._kernels._wavelet_noise import (
+    channel_planes,
+    finest_diagonal_abs,
+    wavelet_noise,
+    wavelet_work_size,
+)
 from gfprint._kernels._wiener import (
     apply_hermitian_gain,
     hermitian_wiener_gain,
@@ -48,7 +53,8 @@ def test_hermitian_wiener_gain(impl, shape, rng):
     x = rng.normal(0, 3, size=shape)
     fh = np.fft.rfft2(x).astype(np.complex64)
     before = fh.copy()
-    gain = impl(fh, shape[1], np.float32(0.5), 4.0, np.empty(shape, np.float32))
+    energy = np.full((shape[0] + 8, shape[1] + 8), np.nan, np.float32)  # border written
+    gain = impl(fh, shape[1], np.float32(0.5), 4.0, np.empty(shape, np.float32), energy)
     mag = 0.5 * np.abs(np.fft.fft2(x))
     # ref.wiener_adaptive returns mag * gain; the gain is its ratio to mag.
     np.testing.assert_allclose(gain * mag, ref.wiener_adaptive(mag, 4.0), rtol=1e-5, atol=1e-5)
@@ -59,7 +65,8 @@ def test_hermitian_wiener_gain(impl, shape, rng):
 @pytest.mark.parametrize("impl", both(hermitian_wiener_gain))
 def test_hermitian_wiener_gain_zero_noise_gives_zero_gain(impl):
     fh = np.zeros((4, 3), np.complex64)
-    gain = impl(fh, 4, np.float32(1.0), 0.0, np.empty((4, 4), np.float32))
+    gain = impl(fh, 4, np.float32(1.0), 0.0, np.empty((4, 4), np.float32),
+                np.empty((12, 12), np.float32))
     np.testing.assert_array_equal(gain, 0)
 
 
@@ -139,17 +146,24 @@ def test_wavelet_noise(impl, shape, levels, rng):
     filters = [np.asarray(f, np.float32) for f in (w.dec_lo, w.dec_hi, w.rec_lo, w.rec_hi)]
     planes = [ref.noise_extract(image[:, :, c].astype(np.float64), levels=levels) for c in range(3)]
     channels = np.ascontiguousarray(np.moveaxis(image, -1, 0))
+
+    def workspace(n_planes):  # exactly the size asked for, and not zeroed
+        return np.full(wavelet_work_size(*shape, 8, levels, n_planes), np.nan, np.float32)
+
     # One output channel: the weighted sum, combined in the wavelet domain.
     out = np.full(shape + (1,), np.nan, np.float32)
-    got = impl(channels, weights, *filters, levels, np.float32(25.0), out)
+    got = impl(channels, weights, *filters, levels, np.float32(25.0), out, workspace(0))
     assert got is out and got.dtype == np.float32
     assert ref.rel_l2(got[:, :, 0], sum(weights[c] * planes[c] for c in range(3))) < 1e-5
     # One output channel per input channel: each channel's weighted noise on its own.
     out = np.full(shape + (3,), np.nan, np.float32)
-    got = impl(channels, weights, *filters, levels, np.float32(25.0), out)
+    got = impl(channels, weights, *filters, levels, np.float32(25.0), out, workspace(3))
     for c in range(3):
         assert ref.rel_l2(got[:, :, c], weights[c] * planes[c]) < 1e-5
     np.testing.assert_array_equal(channels, np.moveaxis(before, -1, 0))
+    # A workspace one float short is refused, not overrun.
+    with pytest.raises(ValueError, match="workspace"):
+        impl(channels, weights, *filters, levels, np.float32(25.0), out, workspace(3)[:-1])
 
 
 @pytest.mark.parametrize("impl", both(channel_planes))
@@ -158,8 +172,9 @@ def test_wavelet_noise(impl, shape, levels, rng):
 def test_channel_planes(impl, dtype, n_channels, rng):
     image = rng.integers(0, 256, (5, 7, n_channels)).astype(dtype)
     before = image.copy()
-    got = impl(readonly_view(image))  # as the library passes it: one compiled variant
-    assert got.dtype == np.float32 and got.flags.c_contiguous
+    planes = np.full((n_channels, 5, 7), np.nan, np.float32)
+    got = impl(readonly_view(image), planes)  # as the library passes it: one variant
+    assert got is planes
     np.testing.assert_array_equal(got, np.moveaxis(image, -1, 0).astype(np.float32))
     np.testing.assert_array_equal(image, before)
 

@@ -60,13 +60,26 @@ def _dwt2_kernel(x, dec_lo, dec_hi):
     """
     h, w = x.shape
     nf = dec_lo.shape[0]
-    half = nf // 2
     ho = (h + nf - 1) // 2
     wo = (w + nf - 1) // 2
     ca = np.empty((ho, wo), dtype=np.float32)
     ch = np.empty((ho, wo), dtype=np.float32)
     cv = np.empty((ho, wo), dtype=np.float32)
     cd = np.empty((ho, wo), dtype=np.float32)
+    return _dwt2_into(x, dec_lo, dec_hi, ca, ch, cv, cd)
+
+
+@njit(cache=True, nogil=True)
+def _dwt2_into(x, dec_lo, dec_hi, ca, ch, cv, cd):
+    """:func:`_dwt2_kernel` written into the given bands (each of the shape it returns).
+
+    Returns ``(ca, ch, cv, cd)``.
+    """
+    h, w = x.shape
+    nf = dec_lo.shape[0]
+    half = nf // 2
+    wo = (w + nf - 1) // 2
+    ho = ca.shape[0]
 
     # Axis-0 filtered rows (low / high), then their even / odd phases, extended.
     tl = np.empty(w, dtype=np.float32)

@@ -125,17 +125,24 @@ def wiener_shrink_add(x, noise_var, weight, out, accumulate):
 
 
 @njit(cache=True, nogil=True)
-def hermitian_wiener_gain(fh, width, scale, noise_var, out):
+def hermitian_wiener_gain(fh, width, scale, noise_var, out, energy):
     """Wiener gains (as in :func:`wiener_shrink_add`) of the full plane ``|F| * scale``.
 
     ``fh`` is ``rfft2`` output of shape ``(H, width // 2 + 1)``; ``out`` has shape
     ``(H, width)``. The magnitude plane is never formed: the shrinkage only needs its
     square, ``(re**2 + im**2) * scale**2``, written straight into the padded energy
     plane, with ``|F[k, col]| = |F[-k, -col]|`` for the columns the half spectrum
-    lacks.
+    lacks. ``energy`` is that plane's storage, float32 ``(H + 8, width + 8)`` of any
+    content (its zero border is written here): the caller's, so that a large one
+    comes from numpy (see ``residuals._filters._workspace``).
     """
     h, wh = fh.shape
-    energy = np.zeros((h + 2 * _PAD, width + 2 * _PAD), dtype=np.float32)
+    for k in range(_PAD):  # the zero border
+        energy[k, :] = 0.0
+        energy[h + _PAD + k, :] = 0.0
+    for k in range(_PAD, h + _PAD):
+        energy[k, :_PAD] = 0.0
+        energy[k, width + _PAD :] = 0.0
     scale2 = np.float32(scale) * np.float32(scale)
     for k in range(h):
         row = fh[k]
