@@ -1,7 +1,8 @@
 """Small helpers shared by the command line, the studies and the estimators.
 
 One place each for: the name of the real class, progress bars, atomic writes, the
-plain-text confusion table and the read-only views the kernels take.
+plain-text confusion table, the read-only views the kernels take and the inverse
+real FFT of a spectrum we own.
 """
 
 from __future__ import annotations
@@ -80,3 +81,25 @@ def readonly_view(x):
     view = x.view()
     view.flags.writeable = False
     return view
+
+
+def irfft2_own(spectrum, shape):
+    """``scipy.fft.irfft2(spectrum, s=shape)`` over the last two axes, overwriting ``spectrum``.
+
+    ``spectrum`` must be a temporary of the caller's, with ``shape[0]`` rows. The
+    inverse runs in two steps, the first in place: ``irfft2`` itself takes a
+    spectrum-sized scratch array outside numpy, which costs a page fault per 4 KiB
+    (for a 12-megapixel plane 3.1 of 7.5 ns per pixel on the 2-core VM it was
+    measured on; the same time at 512x512). Equal to ``irfft2`` up to float32
+    rounding (its ``1 / (H W)`` is applied as ``1 / H``, then ``1 / W``): identical
+    for power-of-two sizes, within 2.4e-7 of the largest value otherwise.
+
+    >>> import numpy as np, scipy.fft
+    >>> x = np.random.default_rng(0).normal(size=(6, 10)).astype(np.float32)
+    >>> np.allclose(irfft2_own(scipy.fft.rfft2(x), x.shape), x, atol=1e-6)
+    True
+    """
+    import scipy.fft
+
+    spectrum = scipy.fft.ifft(spectrum, axis=-2, overwrite_x=True)
+    return scipy.fft.irfft(spectrum, n=shape[1], axis=-1)

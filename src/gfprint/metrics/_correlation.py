@@ -12,7 +12,7 @@ import scipy.fft
 from .._kernels._ncc import fused_dots_stats
 from .._kernels._stats import centered_row_stats, normalize_rows, pce_peak_energy
 from .._param_validation import Interval, validate_params
-from .._utils import readonly_view
+from .._utils import irfft2_own, readonly_view
 
 __all__ = ["crosscorr_2d", "ncc", "normalize", "pce"]
 
@@ -227,7 +227,7 @@ def crosscorr_2d(a, b) -> np.ndarray:
     shape = (max(a.shape[0], b.shape[0]), max(a.shape[1], b.shape[1]))
     fa = scipy.fft.rfft2(a - a.mean(dtype=np.float64).astype(a.dtype), s=shape)
     fb = scipy.fft.rfft2(b - b.mean(dtype=np.float64).astype(b.dtype), s=shape)
-    return scipy.fft.irfft2(np.conj(fa) * fb, s=shape)
+    return irfft2_own(np.conj(fa) * fb, shape)
 
 
 @validate_params(
@@ -362,7 +362,7 @@ def pce_all_pairs(residuals, fingerprints, *, neighborhood=11) -> np.ndarray:
     out = np.empty((len(r), len(f)), np.float64)
     for i in range(len(r)):
         cross = (np.conj(fr[i])[None] * ff).sum(axis=1)
-        cc = scipy.fft.irfft2(cross, s=shape)
+        cc = irfft2_own(cross, shape)
         for j in range(len(f)):
             out[i, j] = _pce_from_cc(cc[j], 0, 0, neighborhood)
     return out

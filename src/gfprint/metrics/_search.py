@@ -10,7 +10,7 @@ import scipy.fft
 from scipy import ndimage
 
 from .._param_validation import Interval, validate_params
-from .._utils import progress
+from .._utils import irfft2_own, progress
 from ._correlation import _channel_first_zero_mean, _float, _pce_from_cc
 
 __all__ = ["FingerprintMatch", "match_fingerprints"]
@@ -96,7 +96,7 @@ class _Matcher:
         k, big_h, big_w = self.fps.shape[:3]
         canvas = (max(h, big_h), max(w, big_w))
         fr = scipy.fft.rfft2(_channel_first_zero_mean(r[None])[0], s=canvas, axes=(1, 2))
-        cc = scipy.fft.irfft2((np.conj(fr)[None] * self._fp_fft(canvas)).sum(axis=1), s=canvas)
+        cc = irfft2_own((np.conj(fr)[None] * self._fp_fft(canvas)).sum(axis=1), canvas)
         # Placements where one image lies inside the other: offsets between 0 and the
         # size difference, of either sign. Rolling the plane puts them at [0, span].
         lo = (min(0, big_h - h), min(0, big_w - w))
