@@ -202,7 +202,11 @@ def test_finest_diagonal_abs_and_mad(impl, shape, rng):
     x = rng.normal(100, 4, shape).astype(np.float32)
     before = x.copy()
     lo, hi = (np.asarray(f, np.float32) for f in pywt.Wavelet("db4").filter_bank[:2])
-    got = impl(np.ascontiguousarray(np.moveaxis(x, -1, 0)), lo, hi)
+    h1, w1 = (shape[0] + 7) // 2, (shape[1] + 7) // 2
+    bands = np.full((4, h1, w1), np.nan, np.float32)
+    out = np.full(shape[2] * h1 * w1 + 3, np.nan, np.float32)
+    got = impl(np.ascontiguousarray(np.moveaxis(x, -1, 0)), lo, hi, bands, out)
+    assert got.flags.c_contiguous and np.shares_memory(got, out)
     mad = finest_diagonal_mad(x, lo, hi)
     for c in range(shape[2]):
         cd = pywt.dwt2(x[:, :, c].astype(np.float64), "db4", mode="symmetric")[1][2]

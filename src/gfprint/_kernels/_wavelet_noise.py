@@ -11,7 +11,7 @@ instead of about a hundred thousand (about half of its run time here).
 import numpy as np
 from numba import njit
 
-from ._dwt import _dwt2_into, _dwt2_kernel, _idwt2_into
+from ._dwt import _dwt2_into, _idwt2_into
 from ._wiener import wiener_shrink_add
 
 
@@ -170,7 +170,7 @@ def _interleave(planes, out):
 
 
 @njit(cache=True, nogil=True)
-def finest_diagonal_abs(planes, dec_lo, dec_hi):
+def finest_diagonal_abs(planes, dec_lo, dec_hi, bands, out):
     """Absolute values of the finest diagonal DWT band of each channel, ``(C, h, w)``.
 
     ``planes`` holds the channels, ``(C, H, W)`` float32 (:func:`channel_planes`). The
@@ -179,19 +179,23 @@ def finest_diagonal_abs(planes, dec_lo, dec_hi):
     mix in the mirrored border, which correlates the noise with itself, and are left
     out when the band is large enough to spare them. The median is taken by the
     caller (numpy's is faster to compile than Numba's and as fast to run).
+
+    The caller provides the storage (from numpy: see the module docstring):
+    ``bands``, float32 ``(4, h1, w1)`` with ``(h1, w1)`` the level-1 band shape, for the
+    DWT, and ``out``, 1-D float32 of at least ``C * h1 * w1`` entries; the result is
+    a C-contiguous view of ``out``'s start.
     """
     n_channels = planes.shape[0]
     edge = dec_lo.shape[0] // 2 - 1
-    cd = _dwt2_kernel(planes[0], dec_lo, dec_hi)[3]
+    ca, ch, cv, cd = bands[0], bands[1], bands[2], bands[3]
     trim = cd.shape[0] > 2 * edge and cd.shape[1] > 2 * edge
     h = cd.shape[0] - 2 * edge if trim else cd.shape[0]
     w = cd.shape[1] - 2 * edge if trim else cd.shape[1]
     start = edge if trim else 0
-    out = np.empty((n_channels, h, w), np.float32)
+    result = out[: n_channels * h * w].reshape((n_channels, h, w))
     for c in range(n_channels):
-        if c:
-            cd = _dwt2_kernel(planes[c], dec_lo, dec_hi)[3]
+        _dwt2_into(planes[c], dec_lo, dec_hi, ca, ch, cv, cd)
         for i in range(h):  # explicit loops: array assignment is slow to compile
             for j in range(w):
-                out[c, i, j] = abs(cd[start + i, start + j])
-    return out
+                result[c, i, j] = abs(cd[start + i, start + j])
+    return result

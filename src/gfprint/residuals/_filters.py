@@ -173,7 +173,12 @@ def finest_diagonal_mad(image, dec_lo, dec_hi) -> np.ndarray:
 
     ``image`` is uint8 or float32 (the types :func:`_kernel_planes` takes as they are).
     """
-    bands = finest_diagonal_abs(_kernel_planes(image), dec_lo, dec_hi)
+    planes = _kernel_planes(image)
+    n_channels, h, w = planes.shape
+    nf = dec_lo.shape[0]
+    h1, w1 = (h + nf - 1) // 2, (w + nf - 1) // 2
+    bands = finest_diagonal_abs(planes, dec_lo, dec_hi, np.empty((4, h1, w1), np.float32),
+                                np.empty(n_channels * h1 * w1, np.float32))
     return np.median(bands.reshape(len(bands), -1), axis=1).astype(np.float64)
 
 
