@@ -147,23 +147,24 @@ def test_wavelet_noise(impl, shape, levels, rng):
     planes = [ref.noise_extract(image[:, :, c].astype(np.float64), levels=levels) for c in range(3)]
     channels = np.ascontiguousarray(np.moveaxis(image, -1, 0))
 
-    def workspace(n_planes):  # exactly the size asked for, and not zeroed
-        return np.full(wavelet_work_size(*shape, 8, levels, n_planes), np.nan, np.float32)
-
-    # One output channel: the weighted sum, combined in the wavelet domain.
+    work = np.full(wavelet_work_size(*shape, 8, levels), np.nan, np.float32)  # as asked
+    # One output channel: the weighted sum, combined in the wavelet domain; the
+    # channels are left as they are.
     out = np.full(shape + (1,), np.nan, np.float32)
-    got = impl(channels, weights, *filters, levels, np.float32(25.0), out, workspace(0))
+    got = impl(channels, weights, *filters, levels, np.float32(25.0), out, work)
     assert got is out and got.dtype == np.float32
     assert ref.rel_l2(got[:, :, 0], sum(weights[c] * planes[c] for c in range(3))) < 1e-5
-    # One output channel per input channel: each channel's weighted noise on its own.
+    np.testing.assert_array_equal(channels, np.moveaxis(before, -1, 0))
+    # One output channel per input channel: each channel's weighted noise on its own
+    # (written over the channels, which are read by then), from a dirty workspace.
     out = np.full(shape + (3,), np.nan, np.float32)
-    got = impl(channels, weights, *filters, levels, np.float32(25.0), out, workspace(3))
+    got = impl(channels, weights, *filters, levels, np.float32(25.0), out, work)
     for c in range(3):
         assert ref.rel_l2(got[:, :, c], weights[c] * planes[c]) < 1e-5
-    np.testing.assert_array_equal(channels, np.moveaxis(before, -1, 0))
+        np.testing.assert_array_equal(channels[c], got[:, :, c])
     # A workspace one float short is refused, not overrun.
     with pytest.raises(ValueError, match="workspace"):
-        impl(channels, weights, *filters, levels, np.float32(25.0), out, workspace(3)[:-1])
+        impl(channels, weights, *filters, levels, np.float32(25.0), out, work[:-1])
 
 
 @pytest.mark.parametrize("impl", both(channel_planes))

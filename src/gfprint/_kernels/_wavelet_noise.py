@@ -43,14 +43,14 @@ def channel_planes(image, planes):
 
 
 @njit(cache=True, nogil=True)
-def wavelet_work_size(height, width, filter_len, levels, n_planes):
+def wavelet_work_size(height, width, filter_len, levels):
     """Floats of workspace :func:`wavelet_noise` needs for images of ``height x width``.
 
-    ``n_planes`` is the number of noise planes kept apart (the channels when they are,
-    else 0). Per level: the four DWT bands and the three accumulators; per inverse
-    level above the first, its reconstruction; and the zero approximation.
+    Per level: the four DWT bands and the three accumulators; per inverse level above
+    the first, its reconstruction; and the zero approximation (about 2.7 floats per
+    pixel for 4 levels of db4, whatever the number of channels).
     """
-    size = n_planes * height * width
+    size = 0
     h, w = height, width
     for lev in range(levels):
         h = (h + filter_len - 1) // 2
@@ -86,12 +86,13 @@ def wavelet_noise(planes, weights, dec_lo, dec_hi, rec_lo, rec_hi, levels, noise
     * ``K == 1``: the weighted sum over channels, combined in the wavelet domain and
       inverted once (exact: the inverse DWT is linear).
 
-    ``work`` is a 1-D float32 array of at least :func:`wavelet_work_size` entries
-    (``n_planes = C`` when the channels are kept apart, else 0); every band,
-    accumulator and reconstruction lives in it, and nothing image-sized is allocated
-    here. The last inverse level writes image-sized planes, interleaved into ``out``
-    at the end (:func:`_interleave`), or, with ``K == 1``, straight into ``out``;
-    ``out`` is returned. One call per image keeps the GIL-holding dispatch to a
+    ``work`` is a 1-D float32 array of at least :func:`wavelet_work_size` entries;
+    every band, accumulator and reconstruction lives in it, and nothing image-sized
+    is allocated here. With ``K == C`` the last inverse level writes each channel's
+    noise over its own plane in ``planes`` (read by then), and the planes are
+    interleaved into ``out`` at the end (:func:`_interleave`): ``planes`` is
+    overwritten. With ``K == 1`` it writes into ``out`` and ``planes`` is left as it
+    is. ``out`` is returned. One call per image keeps the GIL-holding dispatch to a
     minimum, so threads scale.
     Preconditions (checked by the caller): ``levels >= 1`` and small enough for the
     image, filters of one even length, ``out`` of one of the two shapes.
@@ -99,13 +100,9 @@ def wavelet_noise(planes, weights, dec_lo, dec_hi, rec_lo, rec_hi, levels, noise
     n_channels, h, w = planes.shape
     nf = dec_lo.shape[0]
     separate = out.shape[2] != 1
-    n_planes = n_channels if separate else 0
-    if work.shape[0] < wavelet_work_size(h, w, nf, levels, n_planes):
+    if work.shape[0] < wavelet_work_size(h, w, nf, levels):
         raise ValueError("wavelet_noise: the workspace is smaller than wavelet_work_size")
-    # Kept apart, each channel's noise goes to a plane and the planes are interleaved
-    # at the end; combined, the one noise plane is written into ``out`` directly.
-    off = n_planes * h * w
-    noise = work[:off].reshape((n_planes, h, w))
+    off = 0
     # Per level: the DWT's four bands (reused by every channel) and the three
     # accumulators; then the reconstructions of the inverse levels above the first.
     dwt = [np.empty((0, 0), np.float32) for _ in range(4 * levels)]
@@ -141,9 +138,9 @@ def wavelet_noise(planes, weights, dec_lo, dec_hi, rec_lo, rec_hi, levels, noise
             for lev in range(levels - 1, 0, -1):
                 k = 3 * lev
                 r = _idwt2_into(r, acc[k], acc[k + 1], acc[k + 2], rec_lo, rec_hi, rec[lev])
-            target = noise[c] if separate else out.reshape((h, w))
+            target = planes[c] if separate else out.reshape((h, w))
             _idwt2_into(r, acc[0], acc[1], acc[2], rec_lo, rec_hi, target)
-    return _interleave(noise, out) if separate else out
+    return _interleave(planes, out) if separate else out
 
 
 @njit(cache=True, nogil=True)

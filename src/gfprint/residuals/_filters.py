@@ -286,7 +286,7 @@ def _wavelet_noise(image, weights, wavelet, levels, sigma):
     _check_levels(image.shape[:2], wavelet, levels)
     out = np.empty(image.shape[:2] + (1,), np.float32)
     wavelet_noise(_kernel_planes(image), weights, *_filters(wavelet), int(levels),
-                  np.float32(sigma) ** 2, out, _workspace(image.shape, wavelet, levels, 0))
+                  np.float32(sigma) ** 2, out, _workspace(image.shape, wavelet, levels))
     return out[:, :, 0]
 
 
@@ -304,7 +304,7 @@ def _kernel_planes(image):
     return channel_planes(image, planes)
 
 
-def _workspace(shape, wavelet, levels, n_planes):
+def _workspace(shape, wavelet, levels):
     """The workspace :func:`wavelet_noise` needs for images of ``shape`` (float32, 1-D).
 
     Allocated by numpy, which advises the system to back large arrays with huge pages
@@ -312,8 +312,7 @@ def _workspace(shape, wavelet, levels, n_planes):
     cost a page fault per 4 KiB, which was about half the run time of a 12-megapixel
     image on the 2-core VM this was measured on.
     """
-    size = wavelet_work_size(shape[0], shape[1], _filters(wavelet)[0].shape[0], int(levels),
-                             n_planes)
+    size = wavelet_work_size(shape[0], shape[1], _filters(wavelet)[0].shape[0], int(levels))
     return np.empty(size, np.float32)
 
 
@@ -333,10 +332,8 @@ def _wavelet_noise_planes(image, wavelet, levels, sigma, out=None):
     _check_levels(image.shape[:2], wavelet, levels)
     out = np.empty(image.shape, np.float32) if out is None else out
     weights = np.ones(image.shape[2], np.float32)
-    n_planes = image.shape[2] if image.shape[2] != 1 else 0
     return wavelet_noise(_kernel_planes(image), weights, *_filters(wavelet), int(levels),
-                         np.float32(sigma) ** 2, out,
-                         _workspace(image.shape, wavelet, levels, n_planes))
+                         np.float32(sigma) ** 2, out, _workspace(image.shape, wavelet, levels))
 
 
 def _check_levels(shape, wavelet, levels):
