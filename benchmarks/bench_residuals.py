@@ -12,8 +12,11 @@ against the reference camera-PRNU residual; ``--setting gan`` times the GAN defa
 ``ResidualExtractor()`` against the reference with the same settings (sigma 3, colour
 kept, no zero-mean, no Wiener-DFT).
 
+``--large`` adds a row for 12-megapixel images (3000 x 4000, one image), the size
+of a camera's photos, where the reference takes about 5 s a run.
+
 Usage: python benchmarks/bench_residuals.py [--setting camera|gan] [--rounds N] [--quick]
-[--out DIR]
+[--large] [--out DIR]
 """
 
 import argparse
@@ -28,8 +31,14 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-SIZES = {256: 16, 512: 8, 1024: 2}
-QUICK_SIZES = {256: 4, 512: 2}
+SIZES = {(256, 256): 16, (512, 512): 8, (1024, 1024): 2}
+QUICK_SIZES = {(256, 256): 4, (512, 512): 2}
+LARGE_SIZES = {(3000, 4000): 1}
+
+
+def _label(size):
+    h, w = size
+    return f"{h}²" if h == w else f"{h}x{w}"
 
 
 def _rss_kib(field):
@@ -46,7 +55,7 @@ def _images(size, n_images):
     from conftest import natural_like
 
     rng = np.random.default_rng(0)
-    return np.stack([natural_like(rng, (size, size), 3) for _ in range(n_images)])
+    return np.stack([natural_like(rng, size, 3) for _ in range(n_images)])
 
 
 GAN_REFERENCE = dict(sigma=3.0, zero_mean=False, wiener_dft=False, color="rgb")
@@ -68,7 +77,7 @@ def _runner(kind, images, n_jobs, setting="camera"):
 
 def child(kind, size, n_images, n_jobs, setting="camera"):
     """Peak memory of one run, in a fresh process (VmHWM reset after a warm-up)."""
-    _runner(kind, _images(128, 1), n_jobs, setting)()  # warm-up: Numba, imports
+    _runner(kind, _images((128, 128), 1), n_jobs, setting)()  # warm-up: Numba, imports
     run = _runner(kind, _images(size, n_images), n_jobs, setting)
     Path("/proc/self/clear_refs").write_text("5")  # reset the peak-RSS counter
     base = _rss_kib("VmRSS")
@@ -77,7 +86,8 @@ def child(kind, size, n_images, n_jobs, setting="camera"):
 
 
 def peak_memory(kind, size, n_images, n_jobs, setting):
-    cmd = [sys.executable, __file__, "--child", kind, str(size), str(n_images), str(n_jobs),
+    cmd = [sys.executable, __file__, "--child", kind, "x".join(map(str, size)), str(n_images),
+           str(n_jobs),
            "--setting", setting]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     return json.loads(out.strip().splitlines()[-1])["peak_mib"]
@@ -104,7 +114,7 @@ def timings(size, n_images, repeats, setting):
         for name, (run, n) in runs.items():
             t0 = time.perf_counter()
             run()
-            rounds[name].append((time.perf_counter() - t0) / (n * size * size) * 1e9)
+            rounds[name].append((time.perf_counter() - t0) / (n * size[0] * size[1]) * 1e9)
     best = {name: min(ns) for name, ns in rounds.items()}
     best["median_ratio"] = float(np.median(np.divide(rounds["reference"], rounds["fast_1"])))
     return best
@@ -143,22 +153,28 @@ def main():
     parser.add_argument("--setting", choices=["camera", "gan"], default="camera")
     parser.add_argument("--rounds", type=int, default=7,
                         help="interleaved rounds per size; the best of each is kept")
+    parser.add_argument("--large", action="store_true",
+                        help="add 12-megapixel images (3000 x 4000), a camera's size")
     parser.add_argument("--child", nargs=4)
     args = parser.parse_args()
     if args.child:
         kind, size, n, jobs = args.child
-        return child(kind, int(size), int(n), int(jobs), args.setting)
+        return child(kind, tuple(int(v) for v in size.split("x")), int(n), int(jobs),
+                     args.setting)
     cores = os.cpu_count()
     ceiling = thread_ceiling(3 if args.quick else 7)
     print(f"thread ceiling (GIL-free Numba kernel, {cores} threads vs 1): {ceiling:.2f}x")
     rows = []
-    for size, n in (QUICK_SIZES if args.quick else SIZES).items():
+    sizes = dict(QUICK_SIZES if args.quick else SIZES)
+    if args.large:
+        sizes.update(LARGE_SIZES)
+    for size, n in sizes.items():
         t = timings(size, n, 3 if args.quick else args.rounds, args.setting)
         mem = [peak_memory("reference", size, 1, 1, args.setting),
                peak_memory("fast", size, n, 1, args.setting),
                peak_memory("fast", size, n, -1, args.setting)]
         rows.append((size, t, mem))
-        print(f"{size}x{size} RGB: reference {t['reference']:.0f} ns/px, fast 1 core "
+        print(f"{_label(size)} RGB: reference {t['reference']:.0f} ns/px, fast 1 core "
               f"{t['fast_1']:.1f} ns/px ({t['reference'] / t['fast_1']:.1f}x; median of rounds "
               f"{t['median_ratio']:.1f}x), {cores} cores "
               f"{t['fast_all']:.1f} ns/px ({t['fast_1'] / t['fast_all']:.2f}x over 1 core); "
@@ -172,7 +188,7 @@ def main():
     rounds = 3 if args.quick else args.rounds
     flags = ((" --setting gan" if args.setting == "gan" else "")
              + (f" --rounds {rounds}" if rounds != 7 and not args.quick else "")
-             + (" --quick" if args.quick else ""))
+             + (" --quick" if args.quick else "") + (" --large" if args.large else ""))
     lines = [
         f"# Residual extraction ({args.setting} setting): fast path vs reference",
         "",
@@ -202,7 +218,7 @@ def main():
     ]
     for size, t, mem in rows:
         lines.append(
-            f"| {size}² | {t['reference']:.0f} | {t['fast_1']:.1f} | "
+            f"| {_label(size)} | {t['reference']:.0f} | {t['fast_1']:.1f} | "
             f"{t['reference'] / t['fast_1']:.1f}x | {t['median_ratio']:.1f}x | "
             f"{t['fast_all']:.1f} | "
             f"{t['fast_1'] / t['fast_all']:.2f}x | {mem[0]:.0f} | {mem[1]:.0f} | {mem[2]:.0f} |"
