@@ -8,7 +8,7 @@ Training and test images are independent draws (zoo seeds 0 and 1).
 The CNN is the paper's architecture with every channel width scaled by ``--width``
 (default 0.1) so that the whole script runs on 2 CPU cores in well under an hour.
 
-Usage: python benchmarks/bench_attribution.py [--quick] [--out benchmarks/results]
+Usage: python benchmarks/bench_attribution.py [--quick] [--width 0.1] [--out benchmarks/results]
 """
 
 import argparse

@@ -10,7 +10,7 @@ scale of each residual on each fingerprint (``search="scale"``, Goljan & Fridric
 methods only: the CNN takes one input size. Training and test images are independent
 zoo draws (seeds 0 and 1); each attack draws its parameters per image.
 
-Usage: python benchmarks/bench_robustness.py [--quick] [--out benchmarks/results]
+Usage: python benchmarks/bench_robustness.py [--quick] [--width 0.1] [--out benchmarks/results]
 """
 
 import argparse
