@@ -137,12 +137,33 @@ def test_uint8_images_are_read_as_their_float_values(setting, rng):
 
 @pytest.mark.parametrize("setting", [{}, {"color": "gray"}, CAMERA_SETTING])
 @pytest.mark.parametrize("channels", [3, 1])
-def test_parallel_equals_serial(setting, channels, rng):
-    """Serial runs write each residual into the result; parallel ones return them."""
+@pytest.mark.parametrize("threads_write", [True, False])
+def test_parallel_equals_serial(setting, channels, threads_write, rng, monkeypatch):
+    """Serial runs and threads write each residual into the result; processes return them.
+
+    ``threads_write=False`` takes the path of process backends (loky, Dask) in
+    threads, where it can be checked without starting processes.
+    """
+    import gfprint.residuals._extract as extract
+
+    if not threads_write:
+        monkeypatch.setattr(extract, "_threads_run", lambda n_jobs: False)
     x = np.stack([natural_like(rng, (128, 128), channels) for _ in range(5)])
     a = ResidualExtractor(batch_size=2, **setting).transform(x)
     b = ResidualExtractor(n_jobs=2, batch_size=1, **setting).transform(x)
     np.testing.assert_array_equal(a, b)
+
+
+def test_threads_run_follows_the_joblib_backend():
+    from joblib import parallel_config
+
+    from gfprint.residuals._extract import _threads_run
+
+    assert _threads_run(2)  # the default: threads, which may write into the result
+    with parallel_config(backend="loky"):
+        assert not _threads_run(2)  # processes: the residuals must travel back
+    with parallel_config(backend="threading"):
+        assert _threads_run(2)
 
 
 @pytest.mark.parametrize("setting", [{}, {"color": "gray"}, CAMERA_SETTING])

@@ -321,10 +321,11 @@ def residuals_of(images, cfg, *, n_jobs=None, batch_size=16, verbose=False):
         for img, i in zip(working(stack), index):
             cfg.residual(img, out=out[i])
 
-    # When joblib runs the batches one after the other in this thread, each residual
-    # is written straight into the result; otherwise batches return theirs (and the
-    # function sent to the workers does not carry the result array).
-    in_place = effective_n_jobs(n_jobs) == 1
+    # When joblib runs the batches in this process (one after the other, or in threads,
+    # the default), each residual is written straight into the result; otherwise
+    # (processes, a Dask cluster) batches return theirs, and the function sent to the
+    # workers does not carry the result array.
+    in_place = effective_n_jobs(n_jobs) == 1 or _threads_run(n_jobs)
     for start, _, res in iter_batches(
         batch_in_place if in_place else batch, imgs, n_jobs=n_jobs, batch_size=batch_size,
         verbose=verbose, desc="residuals", extra=np.arange(imgs.n_images), raw=True,
@@ -333,6 +334,22 @@ def residuals_of(images, cfg, *, n_jobs=None, batch_size=16, verbose=False):
             for k, r in enumerate(res):
                 out[start + k] = r
     return out
+
+
+def _threads_run(n_jobs) -> bool:
+    """Whether ``iter_batches`` (``prefer="threads"``) runs its batches in threads here.
+
+    Reads joblib's active backend as ``Parallel`` will (``joblib.parallel_config`` may
+    have chosen processes or Dask); when joblib cannot say, False: the batches then
+    return their residuals, which works with every backend.
+    """
+    try:
+        from joblib.parallel import get_active_backend
+
+        backend, _ = get_active_backend(prefer="threads")
+    except Exception:  # an older or newer joblib without it: the safe path
+        return False
+    return bool(getattr(backend, "uses_threads", False))
 
 
 def _size_groups(images):
