@@ -147,7 +147,7 @@ def test_parallel_equals_serial(setting, channels, threads_write, rng, monkeypat
     import gfprint.residuals._extract as extract
 
     if not threads_write:
-        monkeypatch.setattr(extract, "_threads_run", lambda n_jobs: False)
+        monkeypatch.setattr(extract, "_threads_run", lambda: False)
     x = np.stack([natural_like(rng, (128, 128), channels) for _ in range(5)])
     a = ResidualExtractor(batch_size=2, **setting).transform(x)
     b = ResidualExtractor(n_jobs=2, batch_size=1, **setting).transform(x)
@@ -159,11 +159,11 @@ def test_threads_run_follows_the_joblib_backend():
 
     from gfprint.residuals._extract import _threads_run
 
-    assert _threads_run(2)  # the default: threads, which may write into the result
+    assert _threads_run()  # the default: threads, which may write into the result
     with parallel_config(backend="loky"):
-        assert not _threads_run(2)  # processes: the residuals must travel back
+        assert not _threads_run()  # processes: the residuals must travel back
     with parallel_config(backend="threading"):
-        assert _threads_run(2)
+        assert _threads_run()
 
 
 @pytest.mark.parametrize("setting", [{}, {"color": "gray"}, CAMERA_SETTING])

@@ -325,7 +325,7 @@ def residuals_of(images, cfg, *, n_jobs=None, batch_size=16, verbose=False):
     # the default), each residual is written straight into the result; otherwise
     # (processes, a Dask cluster) batches return theirs, and the function sent to the
     # workers does not carry the result array.
-    in_place = effective_n_jobs(n_jobs) == 1 or _threads_run(n_jobs)
+    in_place = effective_n_jobs(n_jobs) == 1 or _threads_run()
     for start, _, res in iter_batches(
         batch_in_place if in_place else batch, imgs, n_jobs=n_jobs, batch_size=batch_size,
         verbose=verbose, desc="residuals", extra=np.arange(imgs.n_images), raw=True,
@@ -336,7 +336,7 @@ def residuals_of(images, cfg, *, n_jobs=None, batch_size=16, verbose=False):
     return out
 
 
-def _threads_run(n_jobs) -> bool:
+def _threads_run() -> bool:
     """Whether ``iter_batches`` (``prefer="threads"``) runs its batches in threads here.
 
     Reads joblib's active backend as ``Parallel`` will (``joblib.parallel_config`` may
