@@ -154,6 +154,28 @@ def test_parallel_equals_serial(setting, channels, threads_write, rng, monkeypat
     np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.parametrize("n_images, n_jobs, batch_size, want", [
+    (4, 2, 16, 2), (5, 2, 16, 3), (40, 2, 16, 16), (4, None, 16, 16), (3, 4, 16, 1),
+])
+def test_batches_shrink_so_that_every_worker_gets_one(n_images, n_jobs, batch_size, want,
+                                                       rng, monkeypatch):
+    import gfprint.residuals._extract as extract
+
+    seen = []
+    real = extract.iter_batches
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs["batch_size"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(extract, "iter_batches", spy)
+    x = np.stack([natural_like(rng, (16, 16), 1) for _ in range(n_images)])
+    got = ResidualExtractor(levels=1, n_jobs=n_jobs, batch_size=batch_size).transform(x)
+    assert seen == [want]
+    want_all = ResidualExtractor(levels=1).transform(x)
+    np.testing.assert_array_equal(got, want_all)
+
+
 def test_threads_run_follows_the_joblib_backend():
     from joblib import parallel_config
 

@@ -263,7 +263,8 @@ def extract_residuals(images, *, n_jobs=None, batch_size=16, verbose=False, **co
     n_jobs : int, default=None
         Parallel workers (joblib, threads preferred).
     batch_size : int, default=16
-        Images per task.
+        Images per task (smaller with several workers and fewer than
+        ``n_jobs * batch_size`` images, so that every worker gets one).
     verbose : bool, default=False
         Show a progress bar.
     **config
@@ -325,7 +326,10 @@ def residuals_of(images, cfg, *, n_jobs=None, batch_size=16, verbose=False):
     # the default), each residual is written straight into the result; otherwise
     # (processes, a Dask cluster) batches return theirs, and the function sent to the
     # workers does not carry the result array.
-    in_place = effective_n_jobs(n_jobs) == 1 or _threads_run()
+    workers = effective_n_jobs(n_jobs)
+    in_place = workers == 1 or _threads_run()
+    if workers > 1:  # fewer images than workers x batch_size: smaller batches, all busy
+        batch_size = max(1, min(batch_size, -(-imgs.n_images // workers)))
     for start, _, res in iter_batches(
         batch_in_place if in_place else batch, imgs, n_jobs=n_jobs, batch_size=batch_size,
         verbose=verbose, desc="residuals", extra=np.arange(imgs.n_images), raw=True,

@@ -55,7 +55,9 @@ class ResidualExtractor(TransformerMixin, BaseEstimator):
     n_jobs : int, default=None
         Parallel workers through joblib (threads; the kernels release the GIL).
     batch_size : int, default=16
-        Images per task; bounds the memory in flight.
+        Images per task; bounds the memory in flight. With several workers and
+        fewer than ``n_jobs * batch_size`` images, the batches are made smaller so
+        that every worker gets one.
     verbose : bool or int, default=False
         Show a progress bar.
 
