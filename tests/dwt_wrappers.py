@@ -2,12 +2,28 @@
 
 They reproduce ``pywt.dwt2`` / ``idwt2`` / ``wavedec2`` / ``waverec2`` (mode
 'symmetric') on 2-D float32 arrays, so the kernels can be compared with PyWavelets
-level by level. The library calls the kernels directly (``_kernels/_wavelet_noise.py``).
+level by level. The library calls the kernels directly, on storage carved from one
+workspace (``_kernels/_wavelet_noise.py``); here :func:`_dwt2_kernel` and
+:func:`_idwt2_kernel` allocate it for each call.
 """
 
 import numpy as np
 
-from gfprint._kernels._dwt import _dwt2_kernel, _idwt2_kernel
+from gfprint._kernels._dwt import _dwt2_into, _idwt2_into
+
+
+def _dwt2_kernel(x, dec_lo, dec_hi):
+    """``_dwt2_into`` on freshly allocated bands: ``(cA, cH, cV, cD)``, no checks."""
+    nf = dec_lo.shape[0]
+    shape = ((x.shape[0] + nf - 1) // 2, (x.shape[1] + nf - 1) // 2)
+    return _dwt2_into(x, dec_lo, dec_hi, *(np.empty(shape, np.float32) for _ in range(4)))
+
+
+def _idwt2_kernel(ca, ch, cv, cd, rec_lo, rec_hi):
+    """``_idwt2_into`` into a fresh ``(2R - F + 2, 2C - F + 2)`` array, no checks."""
+    nf = rec_lo.shape[0]
+    out = np.empty((2 * ch.shape[0] - nf + 2, 2 * ch.shape[1] - nf + 2), np.float32)
+    return _idwt2_into(ca, ch, cv, cd, rec_lo, rec_hi, out)
 
 
 def _filters(lo, hi):

@@ -12,15 +12,21 @@ import numpy as np
 import pytest
 import pywt
 
-from dwt_wrappers import _max_level, dwt2_sym, idwt2_sym, wavedec2_sym, waverec2_sym
+from dwt_wrappers import (
+    _dwt2_kernel,
+    _idwt2_kernel,
+    _max_level,
+    dwt2_sym,
+    idwt2_sym,
+    wavedec2_sym,
+    waverec2_sym,
+)
 from gfprint._kernels._dwt import (
     _axis0_taps2,
     _axis0_taps8,
     _cols_taps8,
     _dwt2_into,
-    _dwt2_kernel,
     _idwt2_into,
-    _idwt2_kernel,
     _phase_filter,
     _phase_filter8,
     _reflect,
@@ -335,7 +341,7 @@ def test_dwt2_kernel_py_func(name, shape):
     x = image(shape, seed=4)
     x0 = x.copy()
     compiled = _dwt2_kernel(x, lo, hi)
-    # _dwt2_kernel only allocates; its body is _dwt2_into, run here as Python
+    # _dwt2_kernel (tests/dwt_wrappers.py) only allocates; _dwt2_into, as Python:
     python = _dwt2_into.py_func(x, lo, hi, *(np.full_like(c, np.nan) for c in compiled))
     np.testing.assert_array_equal(x, x0)
     ref = pywt.dwt2(x.astype(np.float64), w, mode=MODE)
@@ -355,7 +361,7 @@ def test_idwt2_kernel_py_func(name, shape):
     big[: shape[0], : shape[1]] = bands[0]
     saved = big.copy()
     compiled = _idwt2_kernel(big, *bands[1:], rlo, rhi)
-    # _idwt2_kernel only allocates; its body is _idwt2_into, run here as Python
+    # _idwt2_kernel (tests/dwt_wrappers.py) only allocates; _idwt2_into, as Python:
     python = _idwt2_into.py_func(big, *bands[1:], rlo, rhi, np.full_like(compiled, np.nan))
     np.testing.assert_array_equal(big, saved)
     ref = pywt.idwt2(

@@ -1,9 +1,11 @@
 """2-D discrete wavelet transform, ``mode='symmetric'``, matching PyWavelets.
 
-``_dwt2_kernel`` / ``_idwt2_kernel`` compute one level of ``pywt.dwt2`` /
+``_dwt2_into`` / ``_idwt2_into`` compute one level of ``pywt.dwt2`` /
 ``pywt.idwt2`` with ``mode='symmetric'`` and the default ``axes=(-2, -1)`` on 2-D
-float32 arrays, to float32 rounding (``tests/dwt_wrappers.py`` builds the multi-level
-transforms on them to compare with PyWavelets). The filters are passed in by the
+float32 arrays, to float32 rounding, into storage the caller provides (the
+library's from one numpy workspace: ``_wavelet_noise.py``;
+``tests/dwt_wrappers.py`` allocates it and builds the multi-level transforms on
+them to compare with PyWavelets). The filters are passed in by the
 caller (``w.dec_lo``, ``w.dec_hi``, ``w.rec_lo``, ``w.rec_hi`` of a
 ``pywt.Wavelet``), as float32 arrays of one common even length ``F``; this module
 does not import pywt.
@@ -52,28 +54,12 @@ def _reflect(t, n):
 
 
 @njit(cache=True, nogil=True)
-def _dwt2_kernel(x, dec_lo, dec_hi):
+def _dwt2_into(x, dec_lo, dec_hi, ca, ch, cv, cd):
     """One level of the 2-D DWT of ``x`` (float32, 2-D), symmetric extension.
 
-    Returns ``(cA, cH, cV, cD)``, each ``((H + F - 1) // 2, (W + F - 1) // 2)``.
-    ``F = dec_lo.shape[0]`` must be even and equal ``dec_hi.shape[0]``.
-    """
-    h, w = x.shape
-    nf = dec_lo.shape[0]
-    ho = (h + nf - 1) // 2
-    wo = (w + nf - 1) // 2
-    ca = np.empty((ho, wo), dtype=np.float32)
-    ch = np.empty((ho, wo), dtype=np.float32)
-    cv = np.empty((ho, wo), dtype=np.float32)
-    cd = np.empty((ho, wo), dtype=np.float32)
-    return _dwt2_into(x, dec_lo, dec_hi, ca, ch, cv, cd)
-
-
-@njit(cache=True, nogil=True)
-def _dwt2_into(x, dec_lo, dec_hi, ca, ch, cv, cd):
-    """:func:`_dwt2_kernel` written into the given bands (each of the shape it returns).
-
-    Returns ``(ca, ch, cv, cd)``.
+    Written into the four bands ``ca, ch, cv, cd`` (float32, each of shape
+    ``((H + F - 1) // 2, (W + F - 1) // 2)``), which are returned. ``F =
+    dec_lo.shape[0]`` must be even and equal ``dec_hi.shape[0]``.
     """
     h, w = x.shape
     nf = dec_lo.shape[0]
@@ -259,28 +245,17 @@ def _phase_filter(ev, od, fe, fo, out, row, n):
 
 
 @njit(cache=True, nogil=True)
-def _idwt2_kernel(ca, ch, cv, cd, rec_lo, rec_hi):
+def _idwt2_into(ca, ch, cv, cd, rec_lo, rec_hi, out):
     """One level of the 2-D inverse DWT, symmetric mode ("valid" reconstruction).
 
     ``ch``, ``cv``, ``cd`` share the shape ``(R, C)``; ``ca`` may be larger (only
     its first ``R`` rows and ``C`` columns are read, which is how ``waverec2``
-    crops the approximation). Requires ``R, C >= F // 2`` and even ``F``. Returns
-    the ``(2R - F + 2, 2C - F + 2)`` float32 reconstruction.
-    """
-    nr, nc = ch.shape
-    nf = rec_lo.shape[0]
-    out = np.empty((2 * nr - nf + 2, 2 * nc - nf + 2), dtype=np.float32)
-    return _idwt2_into(ca, ch, cv, cd, rec_lo, rec_hi, out)
-
-
-@njit(cache=True, nogil=True)
-def _idwt2_into(ca, ch, cv, cd, rec_lo, rec_hi, out):
-    """:func:`_idwt2_kernel` written into the 2-D ``out`` of shape ``(H, W)``.
-
-    Only the first ``H`` rows and ``W`` columns of the reconstruction are computed
-    and stored (how ``waverec2`` crops to the image), so the last level of a
-    multi-level inverse writes the image-sized result straight away. ``H`` and ``W``
-    must not exceed the reconstruction's size. Returns ``out``.
+    crops the approximation). Requires ``R, C >= F // 2`` and even ``F``. The
+    reconstruction is ``(2R - F + 2, 2C - F + 2)``; it is written into the float32
+    2-D ``out`` of shape ``(H, W)``, of which only the first ``H`` rows and ``W``
+    columns are computed and stored (how ``waverec2`` crops to the image), so the
+    last level of a multi-level inverse writes the image-sized result straight
+    away. ``H`` and ``W`` must not exceed the reconstruction's size. Returns ``out``.
     """
     nr, nc = ch.shape
     nf = rec_lo.shape[0]
