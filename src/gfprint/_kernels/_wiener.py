@@ -85,13 +85,20 @@ def wiener_shrink_add(x, noise_var, weight, out, accumulate):
     default: an omitted argument would compile a variant of its own.
 
     Row by row: the squares of the nine rows around a row are summed vertically
-    (nested windows; rows outside ``x`` read as a zero row), then the gain of each
-    coefficient is applied at once. No energy plane is stored.
+    (nested windows; rows outside ``x`` read as a zero row), then the gains of the
+    row are computed and applied. No energy plane is stored.
     """
     h, w = x.shape
-    scratch = np.zeros((4, w + 2 * _PAD), np.float32)  # zero side padding, kept
+    # The gains are computed for w16 >= w columns, a multiple of 16 (the vector loop
+    # then has no scalar remainder, whose divisions and long sums cost about as
+    # much per column as a whole vector), into the fifth scratch row, and applied to
+    # the w real columns in a loop of their own (1.06x on 259-wide bands).
+    w16 = (w + 15) // 16 * 16
+    scratch = np.zeros((5, w16 + 2 * _PAD), np.float32)  # zero side padding, kept
     v3, v5, v7, v9 = scratch[0], scratch[1], scratch[2], scratch[3]
-    # The vertical sums land at columns _PAD ... _PAD + w - 1 of the scratch rows.
+    gain = scratch[4]
+    # The vertical sums land at columns _PAD ... _PAD + w - 1 of the scratch rows;
+    # the columns after them stay zero (the windows' zero padding).
     u3, u5, u7, u9 = v3[_PAD:], v5[_PAD:], v7[_PAD:], v9[_PAD:]
     zero_row = np.zeros(w, np.float32)
     nvar = np.float32(noise_var)
@@ -114,13 +121,15 @@ def wiener_shrink_add(x, noise_var, weight, out, accumulate):
             a += em3[j] * em3[j] + ep3[j] * ep3[j]
             u7[j] = a
             u9[j] = a + em4[j] * em4[j] + ep4[j] * ep4[j]
+        for j in range(w16):
+            gain[j] = _gain_at(v3, v5, v7, v9, j + _PAD, nvar)
         row = out[i]
         if accumulate:
             for j in range(w):
-                row[j] += wt * e0[j] * _gain_at(v3, v5, v7, v9, j + _PAD, nvar)
+                row[j] += wt * e0[j] * gain[j]
         else:
             for j in range(w):
-                row[j] = wt * e0[j] * _gain_at(v3, v5, v7, v9, j + _PAD, nvar)
+                row[j] = wt * e0[j] * gain[j]
     return out
 
 
