@@ -128,7 +128,7 @@ class ResidualConfig:
         if self.denoiser == "wavelet":
             need = 1 if self.levels == "auto" else self.levels
             size = 2
-            while max_wavelet_levels((size, size), self.wavelet) < need:
+            while _max_levels(size, self.wavelet) < need:  # cached; the name is checked
                 size += 1
             return size
         return max(2, self.window if self.denoiser in ("wiener", "median") else 2)
