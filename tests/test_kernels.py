@@ -33,7 +33,7 @@ def both(kernel):
 
 
 @pytest.mark.parametrize("impl", both(wiener_shrink_add))
-@pytest.mark.parametrize("shape", [(12, 17), (5, 3), (1, 9)])
+@pytest.mark.parametrize("shape", [(12, 17), (5, 3), (1, 9), (10, 32), (9, 40)])
 def test_wiener_shrink_add(impl, shape, rng):
     x = rng.normal(0, 6, shape).astype(np.float32)
     out = rng.normal(size=x.shape).astype(np.float32)
